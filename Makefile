@@ -1,0 +1,32 @@
+# The README's commands. `make demo` sets up and runs the main job; `make test` the tests.
+PYTHON ?= python3
+VENV   ?= .venv
+PY      = $(VENV)/bin/python
+STAMP   = $(VENV)/.pdeflow-installed
+
+.PHONY: venv install demo test test-all bench docs clean
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	# The CPU build of torch; a bare `torch` requirement would pull a multi-GB CUDA build.
+	$(PY) -m pip install --quiet "torch==2.13.0" || $(PY) -m pip install --quiet torch
+	$(PY) -m pip install --quiet -e ".[test,bench]"
+	touch $(STAMP)
+
+venv install: $(STAMP)
+
+demo: $(STAMP)
+	$(PY) -m pdeflow.cli demo --out results
+
+test: $(STAMP)
+	$(PY) -m pytest -q
+
+test-all: $(STAMP)
+	$(PY) -m pytest -q -m "slow or not slow"
+
+bench: $(STAMP)
+	$(PY) benchmarks/run_all.py
+
+clean:
+	rm -rf $(VENV) results .pytest_cache

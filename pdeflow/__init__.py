@@ -1,0 +1,14 @@
+"""pdeflow: ground-truth PDE solutions for validating diffusion-based generative models.
+
+The physics lives in :mod:`pdeflow.equations`, closed-form solutions in :mod:`pdeflow.exact`,
+grids in :mod:`pdeflow.grid`, numba solvers in :mod:`pdeflow.solvers`, the HDF5 store in
+:mod:`pdeflow.io`; torch code in :mod:`pdeflow.learn` and :mod:`pdeflow.manifold`.
+"""
+from importlib.metadata import PackageNotFoundError, version as _version
+
+try:
+    __version__ = _version("pdeflow")
+except PackageNotFoundError:  # running from a source tree that is not installed
+    __version__ = "0.1.0"
+
+__all__ = ["__version__"]

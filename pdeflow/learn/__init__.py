@@ -1,0 +1,1 @@
+"""pdeflow.learn."""
