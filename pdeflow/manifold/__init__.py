@@ -1,1 +1,4 @@
-"""pdeflow.manifold."""
+"""pdeflow.manifold: torch-only geometry of learned decoders (does not import pdeflow.solvers)."""
+from .geometry import decoder_jacobian, pullback_metric
+
+__all__ = ["decoder_jacobian", "pullback_metric"]
