@@ -1,0 +1,374 @@
+"""Closed-form solutions, velocities and flow maps (DESIGN.md section 4).
+
+* :class:`GaussianMixture` and :class:`GaussianMixtureFlow`: Gaussian mixtures stay Gaussian
+  mixtures under the heat / Fokker-Planck flow, so density, score and velocity are exact at every
+  time; a single Gaussian also has an exact (linear) flow map.
+* :class:`Barenblatt` (free porous medium, D = 1, kappa = 0) and :class:`ConfinedBarenblatt`
+  (D = 1, kappa = 1): self-similar compactly supported solutions with radial flow maps.
+* :func:`truncated_power_integral` and :func:`porous_stationary_level`: mass formulas.
+
+All functions take points as ``(n, d)`` arrays and times in the equation's time units.
+"""
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+from scipy.special import gammaln, logsumexp
+
+from .equations import FokkerPlanck, GradientFlow, PorousMedium, _check_dim, _check_positive
+
+__all__ = [
+    "truncated_power_integral", "porous_stationary_level",
+    "GaussianMixture", "GaussianMixtureFlow", "gaussian_moments",
+    "Barenblatt", "ConfinedBarenblatt",
+]
+
+
+def _as_points(x, dim: int, name: str = "x") -> np.ndarray:
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim != 2 or x.shape[1] != dim:
+        raise ValueError(f"{name} must have shape (n, {dim}), got {x.shape}")
+    return x
+
+
+def _check_time(t: float, name: str = "t", minimum: float = 0.0) -> float:
+    t = float(t)
+    if not (math.isfinite(t) and t >= minimum):
+        raise ValueError(f"{name} must be a finite time >= {minimum}, got {t}")
+    return t
+
+
+# ----------------------------------------------------------------------------------------------
+# Mass formulas
+# ----------------------------------------------------------------------------------------------
+def truncated_power_integral(level: float, k: float, power: float, dim: int) -> float:
+    """int_{R^d} (level - k |x|^2)_+^power dx
+    = level^(power + d/2) (pi / k)^(d/2) Gamma(power + 1) / Gamma(power + 1 + d/2)."""
+    level, k = _check_positive("level", level), _check_positive("k", k)
+    half = dim / 2.0
+    log_value = ((power + half) * math.log(level) + half * math.log(math.pi / k)
+                 + gammaln(power + 1) - gammaln(power + 1 + half))
+    return math.exp(log_value)
+
+
+def porous_stationary_level(equation: PorousMedium, mass: float) -> float:
+    """The constant C of the porous-medium stationary state D p(rho) = (C - kappa|x|^2/2)_+
+    that carries ``mass``.
+
+    rho = (q (C - kappa |x|^2 / 2)_+)^(1/(m-1)) with q = (m-1)/(D m), so
+    mass = q^(1/(m-1)) * truncated_power_integral(C, kappa/2, 1/(m-1), d), solved for C.
+    """
+    mass = _check_positive("mass", mass)
+    power = 1.0 / (equation.m - 1.0)
+    q = (equation.m - 1.0) / (equation.D * equation.m)
+    unit = q ** power * truncated_power_integral(1.0, equation.kappa / 2.0, power, equation.dim)
+    return (mass / unit) ** (1.0 / (power + equation.dim / 2.0))
+
+
+# ----------------------------------------------------------------------------------------------
+# Gaussian mixtures under heat / Fokker-Planck
+# ----------------------------------------------------------------------------------------------
+def gaussian_moments(equation: FokkerPlanck, mean, cov, t: float):
+    """Mean and covariance at time t of a Gaussian N(mean, cov) under ``equation``:
+    mu_t = e^{-kappa t} mu,  Sigma_t = e^{-2 kappa t} Sigma + s(t) I,
+    s(t) = (D/kappa)(1 - e^{-2 kappa t})  (-> 2 D t as kappa -> 0)."""
+    _require_linear(equation)
+    t = _check_time(t)
+    kappa, D = equation.kappa, equation.D
+    added = 2.0 * D * t if kappa == 0 else -(D / kappa) * math.expm1(-2.0 * kappa * t)
+    decay = math.exp(-kappa * t)
+    mean = np.asarray(mean, dtype=np.float64)
+    cov = np.asarray(cov, dtype=np.float64)
+    return decay * mean, decay ** 2 * cov + added * np.eye(cov.shape[-1])
+
+
+def _require_linear(equation: GradientFlow):
+    if not isinstance(equation, FokkerPlanck):
+        raise ValueError(f"equation must be Heat or FokkerPlanck for Gaussian closed forms, "
+                         f"got {type(equation).__name__}")
+
+
+def _sqrtm_spd(mat: np.ndarray, inverse: bool = False) -> np.ndarray:
+    """Symmetric square root (or inverse square root) of SPD matrices (..., d, d)."""
+    w, v = np.linalg.eigh(mat)
+    w = w ** (-0.5 if inverse else 0.5)
+    return (v * w[..., None, :]) @ np.swapaxes(v, -1, -2)
+
+
+@dataclass(frozen=True)
+class GaussianMixture:
+    """sum_k w_k N(means_k, covariances_k) in R^d.
+
+    Parameters
+    ----------
+    weights : (K,) positive, summing to 1 (within 1e-10; the total mass is ``mass``).
+    means : (K, d)
+    covariances : (K, d, d) symmetric positive definite.
+    mass : total mass (default 1); density() is scaled by it.
+    """
+
+    weights: np.ndarray
+    means: np.ndarray
+    covariances: np.ndarray
+    mass: float = 1.0
+
+    def __post_init__(self):
+        w = np.atleast_1d(np.asarray(self.weights, dtype=np.float64))
+        mu = np.atleast_2d(np.asarray(self.means, dtype=np.float64))
+        cov = np.asarray(self.covariances, dtype=np.float64)
+        k, d = mu.shape
+        if cov.shape != (k, d, d):
+            raise ValueError(f"covariances must have shape {(k, d, d)}, got {cov.shape}")
+        if w.shape != (k,) or np.any(~np.isfinite(w)) or np.any(w <= 0):
+            raise ValueError(f"weights must be {k} positive numbers, got {w}")
+        if abs(w.sum() - 1.0) > 1e-10:
+            raise ValueError(f"weights must sum to 1 (scale with mass=...), they sum to {w.sum()}")
+        if not np.all(np.isfinite(mu)) or not np.all(np.isfinite(cov)):
+            raise ValueError("means and covariances must be finite")
+        if not np.allclose(cov, np.swapaxes(cov, -1, -2)) or np.any(np.linalg.eigvalsh(cov) <= 0):
+            raise ValueError("covariances must be symmetric positive definite")
+        _check_dim(d)
+        object.__setattr__(self, "weights", w)
+        object.__setattr__(self, "means", mu)
+        object.__setattr__(self, "covariances", cov)
+        object.__setattr__(self, "mass", _check_positive("mass", self.mass))
+
+    @classmethod
+    def isotropic(cls, weights, means, stds, mass: float = 1.0) -> "GaussianMixture":
+        """Components N(means_k, stds_k^2 I)."""
+        means = np.atleast_2d(np.asarray(means, dtype=np.float64))
+        stds = np.broadcast_to(np.asarray(stds, dtype=np.float64), means.shape[:1])
+        covs = stds[:, None, None] ** 2 * np.eye(means.shape[1])
+        return cls(weights, means, covs, mass)
+
+    @classmethod
+    def empirical(cls, samples, bandwidth: float) -> "GaussianMixture":
+        """The empirical measure of ``samples`` (N, d) smoothed by N(0, bandwidth^2 I)."""
+        samples = np.atleast_2d(np.asarray(samples, dtype=np.float64))
+        bandwidth = _check_positive("bandwidth", bandwidth)
+        n = len(samples)
+        return cls.isotropic(np.full(n, 1.0 / n), samples, np.full(n, bandwidth))
+
+    @property
+    def dim(self) -> int:
+        return self.means.shape[1]
+
+    def _component_log_pdf(self, x) -> np.ndarray:
+        """log N_k(x) for every point and component, shape (n, K)."""
+        x = _as_points(x, self.dim)
+        chol = np.linalg.cholesky(self.covariances)                       # (K, d, d)
+        diff = x[:, None, :] - self.means[None]                            # (n, K, d)
+        solved = np.linalg.solve(chol[None], diff[..., None])[..., 0]      # L^{-1}(x - mu)
+        log_det = 2 * np.log(np.diagonal(chol, axis1=-2, axis2=-1)).sum(-1)
+        return -0.5 * ((solved ** 2).sum(-1) + log_det + self.dim * math.log(2 * math.pi))
+
+    def log_density(self, x) -> np.ndarray:
+        """log rho(x), shape (n,), including the total mass."""
+        return logsumexp(self._component_log_pdf(x) + np.log(self.weights), axis=1) + math.log(self.mass)
+
+    def density(self, x) -> np.ndarray:
+        """rho(x), shape (n,)."""
+        return np.exp(self.log_density(x))
+
+    def score(self, x) -> np.ndarray:
+        """grad log rho(x), shape (n, d): the posterior-weighted -Sigma_k^{-1}(x - mu_k)."""
+        x = _as_points(x, self.dim)
+        log_post = self._component_log_pdf(x) + np.log(self.weights)
+        post = np.exp(log_post - logsumexp(log_post, axis=1, keepdims=True))    # (n, K)
+        diff = x[:, None, :] - self.means[None]
+        comp = -np.linalg.solve(self.covariances[None], diff[..., None])[..., 0]  # (n, K, d)
+        return (post[..., None] * comp).sum(1)
+
+    def sample(self, n: int, seed) -> np.ndarray:
+        """``n`` samples (n, d) of the normalised mixture; ``seed`` int or numpy Generator."""
+        rng = np.random.default_rng(seed)
+        comp = rng.choice(len(self.weights), size=int(n), p=self.weights)
+        chol = np.linalg.cholesky(self.covariances)
+        noise = rng.standard_normal((int(n), self.dim))
+        return self.means[comp] + np.einsum("nij,nj->ni", chol[comp], noise)
+
+    def evolve(self, equation: FokkerPlanck, t: float) -> "GaussianMixture":
+        """This mixture transported by ``equation`` to time t (weights unchanged)."""
+        if equation.dim != self.dim:
+            raise ValueError(f"equation.dim = {equation.dim} differs from the mixture's {self.dim}")
+        means, covs = zip(*(gaussian_moments(equation, m, c, t)
+                            for m, c in zip(self.means, self.covariances)))
+        return GaussianMixture(self.weights, np.array(means), np.array(covs), self.mass)
+
+
+@dataclass(frozen=True)
+class GaussianMixtureFlow:
+    """The exact heat / Fokker-Planck solution started from a Gaussian mixture at t = 0."""
+
+    equation: FokkerPlanck
+    initial: GaussianMixture
+
+    def __post_init__(self):
+        _require_linear(self.equation)
+        if self.equation.dim != self.initial.dim:
+            raise ValueError(f"equation.dim = {self.equation.dim} differs from the mixture's "
+                             f"{self.initial.dim}")
+
+    def at(self, t: float) -> GaussianMixture:
+        return self.initial.evolve(self.equation, t)
+
+    def density(self, t: float, x) -> np.ndarray:
+        return self.at(t).density(x)
+
+    def score(self, t: float, x) -> np.ndarray:
+        return self.at(t).score(x)
+
+    def velocity(self, t: float, x) -> np.ndarray:
+        """v(t, x) = -(D s + kappa x), shape (n, d)."""
+        x = _as_points(x, self.initial.dim)
+        return self.equation.velocity_from_score(self.score(t, x), x)
+
+    def flow_map(self, t: float, x, t0: float = 0.0) -> np.ndarray:
+        """Y(t; t0, x) = mu_t + Sigma_t^{1/2} Sigma_{t0}^{-1/2} (x - mu_{t0}) for a single
+        Gaussian (the Sigma_t all commute, so this is the flow of the velocity field)."""
+        if len(self.initial.weights) != 1:
+            raise ValueError("the closed-form flow map exists for a single Gaussian only; "
+                             f"this mixture has {len(self.initial.weights)} components")
+        x = _as_points(x, self.initial.dim)
+        start, end = self.at(t0), self.at(t)
+        linear = _sqrtm_spd(end.covariances[0]) @ _sqrtm_spd(start.covariances[0], inverse=True)
+        return end.means[0] + (x - start.means[0]) @ linear.T
+
+
+# ----------------------------------------------------------------------------------------------
+# Barenblatt solutions of the porous medium
+# ----------------------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class Barenblatt:
+    """Free Barenblatt solution of d_t u = Lap(u^m) (D = 1, kappa = 0) in R^d:
+
+    u(t, x) = t^{-a} (C - k |x|^2 t^{-2b})_+^{1/(m-1)},
+    a = d / (d(m-1) + 2), b = a / d, k = a (m-1) / (2 m d).
+
+    The velocity is v = -grad p = b x / t inside the support (0 outside, where p = 0); the support
+    radius is R(t) = sqrt(C/k) t^b and the flow map is radial, Y(t; t0, x) = x R(t) / R(t0).
+    """
+
+    m: float
+    dim: int
+    C: float = 1.0
+
+    def __post_init__(self):
+        object.__setattr__(self, "C", _check_positive("C", self.C))
+        object.__setattr__(self, "dim", _check_dim(self.dim))
+        self.equation  # validates m
+
+    @classmethod
+    def from_mass(cls, m: float, dim: int, mass: float) -> "Barenblatt":
+        """The free Barenblatt solution carrying ``mass``."""
+        unit = cls(m, dim, 1.0)
+        exponent = 1.0 / (unit.power + dim / 2.0)
+        return cls(m, dim, (_check_positive("mass", mass) / unit.mass) ** exponent)
+
+    @property
+    def equation(self) -> PorousMedium:
+        return PorousMedium(m=self.m, D=1.0, kappa=0.0, dim=self.dim)
+
+    @property
+    def a(self) -> float:
+        return self.dim / (self.dim * (self.m - 1.0) + 2.0)
+
+    @property
+    def b(self) -> float:
+        return self.a / self.dim
+
+    @property
+    def k(self) -> float:
+        return self.a * (self.m - 1.0) / (2.0 * self.m * self.dim)
+
+    @property
+    def power(self) -> float:
+        return 1.0 / (self.m - 1.0)
+
+    @property
+    def mass(self) -> float:
+        """Total mass (time independent) = truncated_power_integral(C, k, 1/(m-1), d)."""
+        return truncated_power_integral(self.C, self.k, self.power, self.dim)
+
+    def support_radius(self, t) -> float:
+        t = _check_time(t, minimum=np.finfo(float).tiny)
+        return math.sqrt(self.C / self.k) * t ** self.b
+
+    def density(self, t: float, x) -> np.ndarray:
+        """u(t, x), shape (n,)."""
+        t = _check_time(t, minimum=np.finfo(float).tiny)
+        r2 = (_as_points(x, self.dim) ** 2).sum(-1)
+        base = np.maximum(self.C - self.k * r2 * t ** (-2 * self.b), 0.0)
+        return t ** (-self.a) * base ** self.power
+
+    def velocity(self, t: float, x) -> np.ndarray:
+        """v = -grad p: b x / t inside the support, 0 outside; shape (n, d)."""
+        t = _check_time(t, minimum=np.finfo(float).tiny)
+        x = _as_points(x, self.dim)
+        inside = (x ** 2).sum(-1) < self.support_radius(t) ** 2
+        return np.where(inside[:, None], self.b * x / t, 0.0)
+
+    def flow_map(self, t: float, x, t0: float) -> np.ndarray:
+        """Y(t; t0, x) = x R(t) / R(t0) for x in the support at t0; shape (n, d)."""
+        return _as_points(x, self.dim) * (self.support_radius(t) / self.support_radius(t0))
+
+
+@dataclass(frozen=True)
+class ConfinedBarenblatt:
+    """Confined Barenblatt solution of d_t rho = Lap(rho^m) + div(x rho) (D = 1, kappa = 1):
+
+    rho(t, x) = e^{d t} u(tau(t), e^t x),  tau(t) = tau0 + (e^{lambda t} - 1) / lambda,
+    lambda = d(m-1) + 2, with ``u`` the free Barenblatt profile of level C.
+
+    It relaxes to the stationary state of :class:`~pdeflow.equations.PorousMedium` with the same
+    mass. The velocity is v = b e^{lambda t} x / tau(t) - x inside the support, -x outside; the
+    flow map is radial, Y(t; t0, x) = x R(t) / R(t0) with R(t) = e^{-t} R_free(tau(t)).
+    """
+
+    m: float
+    dim: int
+    C: float = 1.0
+    tau0: float = 1.0
+
+    def __post_init__(self):
+        object.__setattr__(self, "tau0", _check_positive("tau0", self.tau0))
+
+    @property
+    def profile(self) -> Barenblatt:
+        return Barenblatt(self.m, self.dim, self.C)
+
+    @property
+    def equation(self) -> PorousMedium:
+        return PorousMedium(m=self.m, D=1.0, kappa=1.0, dim=self.dim)
+
+    @property
+    def rate(self) -> float:
+        """lambda = d (m - 1) + 2."""
+        return self.dim * (self.m - 1.0) + 2.0
+
+    @property
+    def mass(self) -> float:
+        return self.profile.mass
+
+    def tau(self, t: float) -> float:
+        t = _check_time(t)
+        return self.tau0 + math.expm1(self.rate * t) / self.rate
+
+    def support_radius(self, t: float) -> float:
+        return math.exp(-t) * self.profile.support_radius(self.tau(t))
+
+    def density(self, t: float, x) -> np.ndarray:
+        x = _as_points(x, self.dim)
+        return math.exp(self.dim * t) * self.profile.density(self.tau(t), math.exp(t) * x)
+
+    def velocity(self, t: float, x) -> np.ndarray:
+        x = _as_points(x, self.dim)
+        tau = self.tau(t)
+        inside = (x ** 2).sum(-1) < self.support_radius(t) ** 2
+        spread = self.profile.b * math.exp(self.rate * t) / tau
+        return np.where(inside[:, None], spread * x, 0.0) - x
+
+    def flow_map(self, t: float, x, t0: float) -> np.ndarray:
+        return _as_points(x, self.dim) * (self.support_radius(t) / self.support_radius(t0))
