@@ -1,0 +1,138 @@
+"""The HDF5 store: versioned, self-describing, written atomically.
+
+Every file carries the root attributes ``schema_version``, ``pdeflow_version`` and ``kind``; the
+equation and grid are stored as attributes of the groups ``equation`` and ``grid``. Writes go to a
+temporary file in the target directory which is renamed over the target only when complete, so an
+interrupted run never leaves a half-written result. The schema is documented in
+``docs/hdf5_schema.md``.
+"""
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+from . import __version__
+from .equations import FokkerPlanck, GradientFlow, Heat, PorousMedium
+from .grid import Grid
+
+__all__ = [
+    "SCHEMA_VERSION", "atomic_h5", "save_solution", "load_solution",
+    "write_equation", "read_equation", "write_grid", "read_grid", "check_schema",
+]
+
+SCHEMA_VERSION = 1
+_EQUATIONS = {cls.__name__: cls for cls in (Heat, FokkerPlanck, PorousMedium)}
+
+
+@contextlib.contextmanager
+def atomic_h5(path, kind: str):
+    """Open a new HDF5 file for writing at a temporary name; rename it to ``path`` on success.
+
+    On any exception the temporary file is removed and ``path`` is left as it was.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        with h5py.File(tmp, "w") as f:
+            f.attrs["schema_version"] = SCHEMA_VERSION
+            f.attrs["pdeflow_version"] = __version__
+            f.attrs["kind"] = kind
+            yield f
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+
+
+def check_schema(f: h5py.File, kind: str) -> None:
+    """Raise ValueError unless ``f`` is a pdeflow file of ``kind`` with a readable schema."""
+    found_kind = f.attrs.get("kind")
+    version = f.attrs.get("schema_version")
+    if found_kind != kind:
+        raise ValueError(f"{f.filename} holds kind={found_kind!r}, expected {kind!r}")
+    if version is None or int(version) > SCHEMA_VERSION:
+        raise ValueError(f"{f.filename} has schema_version={version}; this pdeflow reads "
+                         f"versions up to {SCHEMA_VERSION}")
+
+
+def write_equation(group: h5py.Group, equation: GradientFlow) -> None:
+    group.attrs["name"] = type(equation).__name__
+    group.attrs["D"] = equation.D
+    group.attrs["kappa"] = equation.kappa
+    group.attrs["dim"] = equation.dim
+    if isinstance(equation, PorousMedium):
+        group.attrs["m"] = equation.m
+
+
+def read_equation(group: h5py.Group) -> GradientFlow:
+    name = str(group.attrs["name"])
+    if name not in _EQUATIONS:
+        raise ValueError(f"unknown equation {name!r} in {group.file.filename}; "
+                         f"known: {sorted(_EQUATIONS)}")
+    kwargs = {k: group.attrs[k] for k in ("D", "kappa", "dim", "m") if k in group.attrs}
+    kwargs["dim"] = int(kwargs["dim"])
+    return _EQUATIONS[name](**kwargs)
+
+
+def write_grid(group: h5py.Group, grid: Grid) -> None:
+    group.attrs["lower"] = np.asarray(grid.lower)
+    group.attrs["upper"] = np.asarray(grid.upper)
+    group.attrs["shape"] = np.asarray(grid.shape)
+
+
+def read_grid(group: h5py.Group) -> Grid:
+    return Grid(tuple(group.attrs["lower"]), tuple(group.attrs["upper"]),
+                tuple(int(n) for n in group.attrs["shape"]))
+
+
+def _write_attrs(group: h5py.Group, values: dict) -> None:
+    for key, value in values.items():
+        group.attrs[key] = value if not isinstance(value, (dict, type(None))) else str(value)
+
+
+def save_solution(path, solution) -> Path:
+    """Write a :class:`~pdeflow.solvers.solution.GridSolution` to ``path`` (atomically)."""
+    with atomic_h5(path, kind="grid_solution") as f:
+        write_equation(f.create_group("equation"), solution.equation)
+        write_grid(f.create_group("grid"), solution.grid)
+        for name in ("times", "density", "velocity", "mass", "energy"):
+            f.create_dataset(name, data=np.asarray(getattr(solution, name), dtype=np.float64),
+                             compression="gzip" if name in ("density", "velocity") else None)
+        faces = f.create_group("face_velocity")
+        for axis, values in enumerate(solution.face_velocity):
+            faces.create_dataset(f"axis{axis}", data=np.asarray(values, dtype=np.float64),
+                                 compression="gzip")
+        _write_attrs(f.create_group("diagnostics"), solution.diagnostics)
+    return Path(path)
+
+
+def load_solution(path):
+    """Read a file written by :func:`save_solution`; returns a GridSolution."""
+    from .solvers.solution import GridSolution
+
+    with h5py.File(path, "r") as f:
+        check_schema(f, "grid_solution")
+        grid = read_grid(f["grid"])
+        faces = tuple(f["face_velocity"][f"axis{i}"][()] for i in range(grid.dim))
+        return GridSolution(
+            equation=read_equation(f["equation"]), grid=grid,
+            times=f["times"][()], density=f["density"][()], velocity=f["velocity"][()],
+            face_velocity=faces, mass=f["mass"][()], energy=f["energy"][()],
+            diagnostics={k: _from_attr(v) for k, v in f["diagnostics"].attrs.items()},
+        )
+
+
+def _from_attr(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, bytes):
+        return value.decode()
+    return value
