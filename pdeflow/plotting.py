@@ -1,0 +1,65 @@
+"""Figures of grid solutions (matplotlib, written as PNG files)."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")  # files only; never opens a window
+import matplotlib.pyplot as plt  # noqa: E402
+import numpy as np  # noqa: E402
+
+__all__ = ["plot_snapshots"]
+
+
+def plot_snapshots(solution, path, indices=None, arrows: int = 20, title: str | None = None) -> Path:
+    """Density (colour) and velocity (arrows) of a 1-D or 2-D GridSolution at a few snapshots.
+
+    Parameters
+    ----------
+    solution : GridSolution
+    path : where the PNG goes.
+    indices : snapshot indices to draw (default: up to four spread over the run).
+    arrows : arrows per axis in 2-D (velocity is drawn only where rho > 1e-3 max rho).
+    """
+    grid = solution.grid
+    if grid.dim not in (1, 2):
+        raise ValueError(f"plot_snapshots draws 1-D or 2-D solutions, got dim = {grid.dim}")
+    nt = len(solution.times)
+    if indices is None:
+        indices = sorted(set(np.linspace(0, nt - 1, min(nt, 4)).round().astype(int)))
+    fig, axes = plt.subplots(1, len(indices), figsize=(4 * len(indices), 3.8), squeeze=False)
+    for ax, k in zip(axes[0], indices):
+        _draw_1d(ax, solution, k) if grid.dim == 1 else _draw_2d(ax, solution, k, arrows)
+        ax.set_title(f"t = {solution.times[k]:.3g}")
+    fig.suptitle(title or type(solution.equation).__name__)
+    fig.tight_layout()
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+def _draw_1d(ax, solution, k):
+    x = solution.grid.axis_centers(0)
+    ax.plot(x, solution.density[k], color="C0", label="density")
+    ax.set_xlabel("x")
+    twin = ax.twinx()
+    twin.plot(x, solution.velocity[k, 0], color="C3", lw=0.8, label="velocity")
+    twin.set_ylabel("v", color="C3")
+
+
+def _draw_2d(ax, solution, k, arrows):
+    grid = solution.grid
+    rho = solution.density[k]
+    extent = (grid.lower[0], grid.upper[0], grid.lower[1], grid.upper[1])
+    ax.imshow(rho.T, origin="lower", extent=extent, cmap="viridis", aspect="equal")
+    step = tuple(max(1, n // arrows) for n in grid.shape)
+    xs, ys = grid.axis_centers(0)[::step[0]], grid.axis_centers(1)[::step[1]]
+    vel = solution.velocity[k][:, ::step[0], ::step[1]]
+    mask = rho[::step[0], ::step[1]] > 1e-3 * rho.max()
+    X, Y = np.meshgrid(xs, ys, indexing="ij")
+    ax.quiver(X[mask], Y[mask], vel[0][mask], vel[1][mask], color="white", width=0.004)
+    ax.set_xlabel("x")
+    ax.set_ylabel("y")
