@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from pdeflow.study import PointStore, make_executor
-from pdeflow.study.executors import run_all
+from pdeflow.validation.executors import make_executor, run_all
+from pdeflow.validation.point_store import PointStore
 
 
 def noisy_point(params):

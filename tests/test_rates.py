@@ -1,7 +1,7 @@
 import numpy as np
 import pytest
 
-from pdeflow.study import fit_rate
+from pdeflow.validation.rates import fit_rate
 
 
 def test_recovers_a_known_slope_from_noiseless_data():
