@@ -221,71 +221,109 @@ def cch_solve(rho, V, inv_h, kind, D, m, order, stages, cfl, dt_user, times, sna
 # ----------------------------------------------------------------------------------------------
 # Scharfetter-Gummel flux (linear Fokker-Planck / heat): a fixed linear stencil
 # ----------------------------------------------------------------------------------------------
+# Layout: rho is (n0, n1, n2) (front-padded); per axis the face coefficients A, B (length n+1,
+# zero on the walls) and the diagonal G (length n), so that face f (between cells f-1 and f)
+# carries the flux A[f] r_{f-1} - B[f] r_f and
+#     (L r)_c = A[c] r_{c-1} + B[c+1] r_{c+1} + G[c] r_c,   G[c] = -(A[c+1] + B[c]),
+# summed over the axes. Rows along the contiguous axis are processed as views; clamped neighbour
+# rows at the walls are multiplied by zero coefficients.
+_ROW = dict(inline="always", fastmath={"contract"})
+#: Euler steps fused into one sweep over memory (temporal blocking) on 1-D and 2-D grids.
+FUSED_STEPS = 4
+
+
+@numba.njit(**_ROW)
+def _row2(s, s1m, s1p, o, dt, g, a1, b1, A2, B2, G2):
+    """o = s + dt L s on one row, neighbours along axes 1 and 2 (1-D and 2-D grids)."""
+    n = s.shape[0]
+    o[0] = s[0] + dt * ((g + G2[0]) * s[0] + a1 * s1m[0] + b1 * s1p[0] + B2[1] * s[1])
+    for k in range(1, n - 1):
+        o[k] = s[k] + dt * ((g + G2[k]) * s[k] + a1 * s1m[k] + b1 * s1p[k]
+                            + A2[k] * s[k - 1] + B2[k + 1] * s[k + 1])
+    k = n - 1
+    o[k] = s[k] + dt * ((g + G2[k]) * s[k] + a1 * s1m[k] + b1 * s1p[k] + A2[k] * s[k - 1])
+
+
+@numba.njit(**_ROW)
+def _row3(s, s0m, s0p, s1m, s1p, base, o, c_base, c_src, dt, g, a0, b0, a1, b1, A2, B2, G2):
+    """o = c_base base + c_src (s + dt L s) on one row, all three axes (any grid)."""
+    n = s.shape[0]
+    for k in (0, n - 1):   # wall cells; the interior loop below is branch-free
+        km, kp = max(k - 1, 0), min(k + 1, n - 1)
+        lap = ((g + G2[k]) * s[k] + a0 * s0m[k] + b0 * s0p[k] + a1 * s1m[k] + b1 * s1p[k]
+               + A2[k] * s[km] + B2[k + 1] * s[kp])
+        o[k] = c_base * base[k] + c_src * (s[k] + dt * lap)
+    for k in range(1, n - 1):
+        lap = ((g + G2[k]) * s[k] + a0 * s0m[k] + b0 * s0p[k] + a1 * s1m[k] + b1 * s1p[k]
+               + A2[k] * s[k - 1] + B2[k + 1] * s[k + 1])
+        o[k] = c_base * base[k] + c_src * (s[k] + dt * lap)
+
+
 @numba.njit(**_JIT)
-def sg_stage(src, base, out, c_base, c_src, dt, A0, B0, A1, B1, A2, B2, G0, G1, G2):
-    """One fused pass: out = c_base base + c_src (src + dt L src) on flat arrays of a
-    (n0, n1, n2) grid, with L the Scharfetter-Gummel operator
-
-        (L r)_c = A[c] r_{c-1} + B[c+1] r_{c+1} + G[c] r_c   per axis,  G[c] = -(A[c+1] + B[c]),
-
-    where the face f (between cells f-1 and f, walls f = 0 and n) carries the flux
-    A[f] r_{f-1} - B[f] r_f (A = B = 0 on the walls). Reads src (and base) once, writes out once.
-    """
-    n0 = G0.shape[0]
-    n1 = G1.shape[0]
-    n2 = G2.shape[0]
+def sg_stage(src, base, out, c_base, c_src, dt, A0, B0, G0, A1, B1, G1, A2, B2, G2):
+    """One pass: out = c_base base + c_src (src + dt L src); reads src and base once."""
+    n0, n1, _ = src.shape
     for i in range(n0):
-        im = max(i - 1, 0)
-        ip = min(i + 1, n0 - 1)
-        a0 = A0[i]
-        b0 = B0[i + 1]
+        im, ip = max(i - 1, 0), min(i + 1, n0 - 1)
         for j in range(n1):
-            jm = max(j - 1, 0)
-            jp = min(j + 1, n1 - 1)
-            a1 = A1[j]
-            b1 = B1[j + 1]
-            g = G0[i] + G1[j]
-            row = (i * n1 + j) * n2
-            r0m = (im * n1 + j) * n2
-            r0p = (ip * n1 + j) * n2
-            r1m = (i * n1 + jm) * n2
-            r1p = (i * n1 + jp) * n2
-            # wall cells of the contiguous axis first, then a branch-free interior loop
-            for k in (0, n2 - 1):
-                km = max(k - 1, 0)
-                kp = min(k + 1, n2 - 1)
-                lap = ((g + G2[k]) * src[row + k] + a0 * src[r0m + k] + b0 * src[r0p + k]
-                       + a1 * src[r1m + k] + b1 * src[r1p + k]
-                       + A2[k] * src[row + km] + B2[k + 1] * src[row + kp])
-                out[row + k] = c_base * base[row + k] + c_src * (src[row + k] + dt * lap)
-            for k in range(1, n2 - 1):
-                lap = ((g + G2[k]) * src[row + k] + a0 * src[r0m + k] + b0 * src[r0p + k]
-                       + a1 * src[r1m + k] + b1 * src[r1p + k]
-                       + A2[k] * src[row + k - 1] + B2[k + 1] * src[row + k + 1])
-                out[row + k] = c_base * base[row + k] + c_src * (src[row + k] + dt * lap)
+            jm, jp = max(j - 1, 0), min(j + 1, n1 - 1)
+            _row3(src[i, j], src[im, j], src[ip, j], src[i, jm], src[i, jp], base[i, j],
+                  out[i, j], c_base, c_src, dt, G0[i] + G1[j], A0[i], B0[i + 1], A1[j],
+                  B1[j + 1], A2, B2, G2)
 
 
 @numba.njit(**_JIT)
-def sg_solve(rho, A0, B0, A1, B1, A2, B2, G0, G1, G2, stages, steps_per_interval, times,
-             snaps, u1, u2):
-    """Advance the flat ``rho`` with the SG operator through ``times`` using
-    steps_per_interval[s] equal steps on (times[s], times[s+1]]; Euler (stages 1) or SSP-RK3.
-    Buffers u1, u2 are flat like rho; snaps is (nt, size). Returns the number of steps."""
+def sg_euler_sweep(src, out, ring, nlev, dt, A1, B1, G1, A2, B2, G2):
+    """``nlev`` forward-Euler steps of a 1-D or 2-D grid (src, out: (n1, n2)) in one sweep.
+
+    Level l computes row i - l as soon as level l-1 has rows i-l-1 .. i-l+1, so intermediate
+    levels live in ``ring`` (>= nlev-1, 3, n2) scratch rows that stay in cache and the field is
+    streamed through memory once per ``nlev`` steps. Results equal nlev separate Euler steps."""
+    n1 = src.shape[0]
+    for i in range(n1 + nlev - 1):
+        for lev in range(nlev):
+            r = i - lev
+            if r < 0 or r >= n1:
+                continue
+            rm, rp = max(r - 1, 0), min(r + 1, n1 - 1)
+            if lev == 0:
+                s, sm, sp = src[r], src[rm], src[rp]
+            else:
+                s, sm, sp = ring[lev - 1, r % 3], ring[lev - 1, rm % 3], ring[lev - 1, rp % 3]
+            o = out[r] if lev == nlev - 1 else ring[lev, r % 3]
+            _row2(s, sm, sp, o, dt, G1[r], A1[r], B1[r + 1], A2, B2, G2)
+
+
+@numba.njit(**_JIT)
+def sg_solve(rho, A0, B0, G0, A1, B1, G1, A2, B2, G2, stages, steps_per_interval, times,
+             snaps, u1, u2, ring):
+    """Advance ``rho`` (n0, n1, n2) with the SG operator through ``times``: steps_per_interval[s]
+    equal steps on (times[s], times[s+1]], forward Euler (stages 1; FUSED_STEPS steps per sweep
+    when n0 == 1) or SSP-RK3 (stages 3). u1, u2 are work arrays like rho, ring is
+    (FUSED_STEPS, 3, n2) scratch. snaps (nt, n0, n1, n2) receives the snapshots; returns the
+    number of steps taken."""
     snaps[0] = rho
     total = 0
+    n0 = rho.shape[0]
     for s in range(1, times.shape[0]):
         nsteps = steps_per_interval[s - 1]
         dt = (times[s] - times[s - 1]) / nsteps
-        for _ in range(nsteps):
-            if stages == 1:
-                sg_stage(rho, rho, u1, 0.0, 1.0, dt, A0, B0, A1, B1, A2, B2, G0, G1, G2)
-                rho, u1 = u1, rho
+        done = 0
+        while done < nsteps:
+            if stages == 1 and n0 == 1:
+                nlev = min(FUSED_STEPS, nsteps - done)
+                sg_euler_sweep(rho[0], u1[0], ring, nlev, dt, A1, B1, G1, A2, B2, G2)
+                done += nlev
+            elif stages == 1:
+                sg_stage(rho, rho, u1, 0.0, 1.0, dt, A0, B0, G0, A1, B1, G1, A2, B2, G2)
+                done += 1
             else:
-                sg_stage(rho, rho, u1, 0.0, 1.0, dt, A0, B0, A1, B1, A2, B2, G0, G1, G2)
-                sg_stage(u1, rho, u2, 0.75, 0.25, dt, A0, B0, A1, B1, A2, B2, G0, G1, G2)
-                sg_stage(u2, rho, u1, 1.0 / 3.0, 2.0 / 3.0, dt, A0, B0, A1, B1, A2, B2,
-                         G0, G1, G2)
-                rho, u1 = u1, rho
+                sg_stage(rho, rho, u1, 0.0, 1.0, dt, A0, B0, G0, A1, B1, G1, A2, B2, G2)
+                sg_stage(u1, rho, u2, 0.75, 0.25, dt, A0, B0, G0, A1, B1, G1, A2, B2, G2)
+                sg_stage(u2, rho, u1, 1.0 / 3.0, 2.0 / 3.0, dt, A0, B0, G0, A1, B1, G1,
+                         A2, B2, G2)
+                done += 1
+            rho, u1 = u1, rho
         total += nsteps
         snaps[s] = rho
     return total
