@@ -1,0 +1,420 @@
+"""Finite-volume solver for the gradient flows d_t rho = div(rho grad xi) on a no-flux box.
+
+Scheme (docs/scheme.md): cell averages on a uniform :class:`~pdeflow.grid.Grid`;
+
+* ``flux="upwind"`` (any equation): Carrillo-Chertock-Huang form. Face velocity
+  u = -(xi_{j+1} - xi_j) / h with xi = D F'(rho) + kappa |x|^2 / 2, flux u+ rho_E + u- rho_W with
+  rho_E / rho_W the minmod-limited reconstructions (``order=2``) or the cell values (``order=1``).
+* ``flux="scharfetter-gummel"`` (Heat / FokkerPlanck only): the exponentially fitted flux
+  (D/h) [B(z) rho_j - B(-z) rho_{j+1}], z = (V_{j+1} - V_j) / D, B(z) = z / (e^z - 1); second order
+  and exact on the discrete Gaussian steady state.
+* Time stepping ``"ssprk3"`` (default) or ``"euler"`` with dt = cfl * limit recomputed every step,
+  the limit being the positivity bound (and, for the upwind flux, the parabolic stability bound);
+  ``"semi-implicit"``: velocity frozen over the step, one sparse linear solve per step (an M-matrix,
+  so positive for every dt; first order in time, upwind first order in space).
+
+The walls are no-flux, so the box must contain the solution: see :func:`solve` for the rule.
+"""
+from __future__ import annotations
+
+import math
+import time
+import warnings
+
+import numpy as np
+import scipy.sparse as sp
+import scipy.sparse.linalg as spla
+
+from ..equations import FokkerPlanck, GradientFlow, PorousMedium, check_density
+from ..grid import Grid
+from . import _kernels_fv as K
+from .solution import GridSolution
+
+__all__ = ["solve", "stable_time_step", "wall_mass_fraction", "WALL_MASS_TOLERANCE"]
+
+FLUXES = ("upwind", "scharfetter-gummel")
+TIME_STEPPING = ("ssprk3", "euler", "semi-implicit")
+#: Linear equations warn when the outer cell layer holds more than this fraction of the mass.
+WALL_MASS_TOLERANCE = 1e-6
+#: A porous-medium run warns when the outer layer gains more than this fraction of the mass
+#: (the upwind scheme moves exponentially small amounts one cell per stage ahead of the front).
+POROUS_WALL_WARNING = 1e-12
+
+_compile_seconds: dict = {}   # kernel family -> seconds spent compiling / loading the cache
+
+
+# ----------------------------------------------------------------------------------------------
+# Input checks
+# ----------------------------------------------------------------------------------------------
+def wall_mass_fraction(rho, grid: Grid) -> float:
+    """Fraction of the mass held by the outer layer of cells (any index 0 or n-1); rho (*shape)."""
+    rho = np.asarray(rho, dtype=np.float64)
+    outer = np.ones(rho.shape, dtype=bool)
+    outer[tuple(slice(1, -1) for _ in range(grid.dim))] = False
+    total = rho.sum()
+    return float(rho[outer].sum() / total) if total > 0 else 0.0
+
+
+def _check_times(times) -> np.ndarray:
+    times = np.atleast_1d(np.asarray(times, dtype=np.float64))
+    if times.ndim != 1 or len(times) < 1:
+        raise ValueError(f"times must be a 1-D sequence of snapshot times, got shape {times.shape}")
+    if not np.all(np.isfinite(times)):
+        raise ValueError("times must be finite")
+    if np.any(np.diff(times) <= 0):
+        raise ValueError(f"times must be strictly increasing, got {times}")
+    return times
+
+
+def _check_options(equation, order, flux, time_stepping, cfl, dt):
+    if order not in (1, 2):
+        raise ValueError(f"order must be 1 or 2, got {order!r}")
+    if flux not in FLUXES:
+        raise ValueError(f"flux must be one of {FLUXES}, got {flux!r}")
+    if time_stepping not in TIME_STEPPING:
+        raise ValueError(f"time_stepping must be one of {TIME_STEPPING}, got {time_stepping!r}")
+    if flux == "scharfetter-gummel" and not isinstance(equation, FokkerPlanck):
+        raise ValueError(f"flux='scharfetter-gummel' is for the linear Heat / FokkerPlanck "
+                         f"equations, got {type(equation).__name__}; use flux='upwind'")
+    cfl = float(cfl)
+    if not (math.isfinite(cfl) and 0 < cfl <= 1):
+        raise ValueError(f"cfl must be in (0, 1], got {cfl}")
+    if dt is not None:
+        dt = float(dt)
+        if not (math.isfinite(dt) and dt > 0):
+            raise ValueError(f"dt must be a finite number > 0 (or None for the CFL step), got {dt}")
+    if time_stepping == "semi-implicit" and dt is None:
+        raise ValueError("time_stepping='semi-implicit' needs dt (any dt > 0 keeps the density "
+                         "positive; the error is first order in dt)")
+    return cfl, dt
+
+
+def _check_problem(equation, grid, rho0):
+    if not isinstance(equation, GradientFlow):
+        raise ValueError(f"equation must be Heat, FokkerPlanck or PorousMedium, got {equation!r}")
+    if not isinstance(grid, Grid):
+        raise ValueError(f"grid must be a pdeflow.grid.Grid, got {type(grid).__name__}")
+    if equation.dim != grid.dim:
+        raise ValueError(f"equation.dim = {equation.dim} differs from grid.dim = {grid.dim}")
+    rho0 = np.asarray(rho0, dtype=np.float64)
+    if rho0.shape != grid.shape:
+        raise ValueError(f"rho0 must have the grid's shape {grid.shape}, got {rho0.shape}")
+    rho0 = check_density(rho0, "rho0", strictly_positive=equation.is_linear)
+    if not rho0.sum() > 0:
+        raise ValueError("rho0 has zero mass; the density must carry positive mass")
+    wall = wall_mass_fraction(rho0, grid)
+    if isinstance(equation, PorousMedium) and wall > 0:
+        raise ValueError(f"rho0 is nonzero in the outer cell layer (fraction {wall:.2e} of the "
+                         "mass): the support touches the no-flux wall; enlarge the grid")
+    if equation.is_linear and wall > WALL_MASS_TOLERANCE:
+        warnings.warn(f"rho0 holds a fraction {wall:.2e} > {WALL_MASS_TOLERANCE:g} of its mass in "
+                      "the outer cell layer; the no-flux walls will reflect it (enlarge the grid "
+                      "to approximate the whole space)", RuntimeWarning, stacklevel=3)
+    return np.ascontiguousarray(rho0)
+
+
+# ----------------------------------------------------------------------------------------------
+# Geometry helpers: front-padded three-axis layout used by the kernels
+# ----------------------------------------------------------------------------------------------
+def _padded_shape(grid: Grid) -> tuple:
+    return (1,) * (3 - grid.dim) + tuple(grid.shape)
+
+
+def _padded_inv_h(grid: Grid) -> np.ndarray:
+    return np.array((1.0,) * (3 - grid.dim) + tuple(1.0 / h for h in grid.spacing))
+
+
+def _potential(equation, grid) -> np.ndarray:
+    """kappa |x|^2 / 2 at the cell centres, padded to three axes."""
+    V = equation.external_potential(grid.coordinates(), axis=0)
+    return np.ascontiguousarray(V.reshape(_padded_shape(grid)))
+
+
+def _sg_coefficients(equation, grid):
+    """Per-axis SG face coefficients A, B (length n+1, zero on the walls) and G (length n),
+    padded to three axes (a padded axis has n = 1 and zero coefficients)."""
+    coeffs = [(np.zeros(2), np.zeros(2), np.zeros(1))] * (3 - grid.dim)
+    for axis in range(grid.dim):
+        x = grid.axis_centers(axis)
+        h = grid.spacing[axis]
+        z = 0.5 * equation.kappa * np.diff(x * x) / equation.D
+        A = np.zeros(len(x) + 1)
+        B = np.zeros(len(x) + 1)
+        A[1:-1] = equation.D * K.bernoulli(z) / h ** 2
+        B[1:-1] = equation.D * K.bernoulli(-z) / h ** 2
+        coeffs.append((A, B, -(A[1:] + B[:-1])))
+    return coeffs
+
+
+def _sg_limit(coeffs) -> float:
+    """Largest Euler step keeping every coefficient of the update non-negative: 1 / max(-G)."""
+    rate = sum(float(np.max(-G)) for _, _, G in coeffs)
+    return 1.0 / rate
+
+
+def stable_time_step(equation: GradientFlow, grid: Grid, rho, *, order: int = 2,
+                     flux: str = "upwind") -> float:
+    """The explicit step limit (cfl = 1) of the scheme at density ``rho`` (*shape).
+
+    upwind: 1 / max(2 sum_i a_i / h_i, 2 D_eff sum_i 1 / h_i^2), a_i = max |u| on axis i,
+    D_eff = D max rho F''(rho); Scharfetter-Gummel: 1 / max_j(-L_jj)."""
+    _check_options(equation, order, flux, "ssprk3", 1.0, None)
+    rho = np.asarray(rho, dtype=np.float64)
+    if rho.shape != grid.shape:
+        raise ValueError(f"rho must have the grid's shape {grid.shape}, got {rho.shape}")
+    if flux == "scharfetter-gummel":
+        return _sg_limit(_sg_coefficients(equation, grid))
+    shape = _padded_shape(grid)
+    r = np.ascontiguousarray(rho.reshape(shape))
+    kind = K.LINEAR if equation.is_linear else K.POROUS
+    m = getattr(equation, "m", 2.0)
+    limit = K.cch_rhs(r, _potential(equation, grid), _padded_inv_h(grid), kind, equation.D,
+                      float(m), int(order), np.empty(shape), np.empty(shape))
+    if limit < 0:
+        raise ValueError("the velocity is not finite: rho must be > 0 for log rho")
+    return float(limit)
+
+
+# ----------------------------------------------------------------------------------------------
+# Compile-time accounting
+# ----------------------------------------------------------------------------------------------
+def _warm_up(family: str) -> float:
+    """Compile (or load from the numba cache) one kernel family on a tiny grid, once per
+    process; returns the seconds it took now (0 if already warm)."""
+    if family in _compile_seconds:
+        return 0.0
+    start = time.perf_counter()
+    grid = Grid((-1.0,), (1.0,), (6,))
+    rho = np.exp(-grid.axis_centers(0) ** 2)
+    eq = FokkerPlanck(D=1.0, kappa=1.0, dim=1)
+    if family == "cch":
+        _run_cch(eq, grid, rho, np.array([0.0, 1e-3]), 2, 3, 0.4, None, 100)
+    else:
+        _run_sg(eq, grid, rho, np.array([0.0, 1e-3]), 3, 0.4, None)
+    _compile_seconds[family] = time.perf_counter() - start
+    return _compile_seconds[family]
+
+
+# ----------------------------------------------------------------------------------------------
+# Runners
+# ----------------------------------------------------------------------------------------------
+def _run_cch(equation, grid, rho0, times, order, stages, cfl, dt, max_steps):
+    shape = _padded_shape(grid)
+    rho = np.array(rho0.reshape(shape), dtype=np.float64, order="C")
+    snaps = np.empty((len(times),) + shape)
+    work = [np.zeros(shape) for _ in range(5)]
+    stats = np.zeros(8)
+    kind = K.LINEAR if equation.is_linear else K.POROUS
+    m = float(getattr(equation, "m", 2.0))
+    start = time.perf_counter()
+    status = K.cch_solve(rho, _potential(equation, grid), _padded_inv_h(grid), kind, equation.D,
+                         m, int(order), int(stages), float(cfl), -1.0 if dt is None else float(dt),
+                         times, snaps, *work, int(max_steps), stats)
+    loop_seconds = time.perf_counter() - start
+    if status == K.DT_TOO_LARGE:
+        raise ValueError(f"dt = {dt:.6g} exceeds the stable limit {stats[5]:.6g} "
+                         f"(positivity/CFL) reached at t = {stats[4]:.6g}; use dt <= the limit "
+                         "or dt=None for the adaptive step")
+    if status == K.NONFINITE:
+        raise ValueError(f"the velocity -grad(D log rho + V) became non-finite at "
+                         f"t = {stats[4]:.6g}: the density underflowed to 0; enlarge the "
+                         "density floor of rho0 or use flux='scharfetter-gummel'")
+    if status == K.STEP_BUDGET:
+        raise ValueError(f"max_steps = {max_steps} steps were not enough to reach "
+                         f"t = {times[-1]} (stopped at t = {stats[4]:.6g}); raise max_steps")
+    diag = dict(steps=int(stats[0]), rejected_steps=int(stats[1]), dt_min=float(stats[2]),
+                dt_max=float(stats[3]), loop_seconds=loop_seconds)
+    return snaps.reshape((len(times),) + grid.shape), diag
+
+
+def _equal_steps(times, dt_max) -> np.ndarray:
+    """Steps per interval so that every interval is cut into equal steps <= dt_max."""
+    return np.maximum(1, np.ceil(np.diff(times) / dt_max * (1 - 1e-12))).astype(np.int64)
+
+
+def _run_sg(equation, grid, rho0, times, stages, cfl, dt):
+    coeffs = _sg_coefficients(equation, grid)
+    limit = _sg_limit(coeffs)
+    if dt is not None and dt > limit * (1 + 1e-12):
+        raise ValueError(f"dt = {dt:.6g} exceeds the stable limit {limit:.6g} of the "
+                         "Scharfetter-Gummel scheme (positivity); use dt <= the limit")
+    nsteps = _equal_steps(times, cfl * limit if dt is None else dt)
+    shape = _padded_shape(grid)
+    rho = np.array(rho0.reshape(shape), dtype=np.float64, order="C")
+    snaps = np.zeros((len(times),) + shape)
+    flat = [c for triple in coeffs for c in triple]   # A0 B0 G0 A1 B1 G1 A2 B2 G2
+    ring = np.empty((K.FUSED_STEPS, 3, shape[2]))
+    u1, u2 = np.zeros_like(rho), np.zeros_like(rho)   # zeros: pages touched before timing
+    start = time.perf_counter()
+    steps = K.sg_solve(rho, *flat, int(stages), nsteps, times, snaps, u1, u2, ring)
+    loop_seconds = time.perf_counter() - start
+    dts = np.diff(times) / nsteps
+    diag = dict(steps=int(steps), rejected_steps=0, dt_min=float(dts.min(initial=np.inf)),
+                dt_max=float(dts.max(initial=0.0)), dt_limit=limit, loop_seconds=loop_seconds)
+    return snaps.reshape((len(times),) + grid.shape), diag
+
+
+def _upwind_matrix(equation, grid, rho, dt):
+    """I - dt A with A the first-order upwind operator of the velocity frozen at ``rho``."""
+    xi = equation.chemical_potential(rho, grid.coordinates(), axis=0)
+    n = grid.size
+    index = np.arange(n).reshape(grid.shape)
+    rows, cols, vals = [np.arange(n)], [np.arange(n)], [np.ones(n)]
+    for axis, h in enumerate(grid.spacing):
+        u = -np.diff(xi, axis=axis).ravel() / h
+        if not np.all(np.isfinite(u)):
+            raise ValueError("the frozen velocity is not finite: the density underflowed to 0")
+        p = np.take(index, np.arange(grid.shape[axis] - 1), axis=axis).ravel()
+        q = np.take(index, np.arange(1, grid.shape[axis]), axis=axis).ravel()
+        up, um = np.maximum(u, 0.0) * dt / h, np.minimum(u, 0.0) * dt / h
+        rows += [p, p, q, q]
+        cols += [p, q, p, q]
+        vals += [up, um, -up, -um]
+    return sp.csc_matrix((np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))),
+                         shape=(n, n))
+
+
+def _sg_matrix(coeffs, grid, dt):
+    """I - dt L_SG as a sparse matrix (Kronecker sum of the per-axis tridiagonal operators)."""
+    L = sp.csc_matrix((grid.size, grid.size))
+    real = coeffs[3 - grid.dim:]
+    for axis, (A, B, G) in enumerate(real):
+        T = sp.diags([A[1:-1], G, B[1:-1]], [-1, 0, 1], format="csc")
+        left = sp.identity(int(np.prod(grid.shape[:axis], dtype=int)), format="csc")
+        right = sp.identity(int(np.prod(grid.shape[axis + 1:], dtype=int)), format="csc")
+        L = L + sp.kron(sp.kron(left, T), right, format="csc")
+    return sp.identity(grid.size, format="csc") - dt * L
+
+
+def _run_semi_implicit(equation, grid, rho0, times, flux, dt):
+    nsteps = _equal_steps(times, dt)
+    rho = rho0.ravel().copy()
+    snaps = np.empty((len(times), rho.size))
+    snaps[0] = rho
+    coeffs = _sg_coefficients(equation, grid) if flux == "scharfetter-gummel" else None
+    factors = {}
+    for s, n in enumerate(nsteps, start=1):
+        step = (times[s] - times[s - 1]) / n
+        for _ in range(n):
+            if coeffs is not None:   # linear: fixed matrix, factorised once per step size
+                if step not in factors:
+                    factors[step] = spla.splu(_sg_matrix(coeffs, grid, step))
+                rho = factors[step].solve(rho)
+            else:
+                matrix = _upwind_matrix(equation, grid, rho.reshape(grid.shape), step)
+                rho = spla.spsolve(matrix, rho)
+        snaps[s] = rho
+    dts = np.diff(times) / nsteps
+    diag = dict(steps=int(nsteps.sum()), rejected_steps=0, dt_min=float(dts.min(initial=np.inf)),
+                dt_max=float(dts.max(initial=0.0)))
+    return snaps.reshape((len(times),) + grid.shape), diag
+
+
+# ----------------------------------------------------------------------------------------------
+# Post-processing
+# ----------------------------------------------------------------------------------------------
+def _face_velocities(equation, grid, density) -> tuple:
+    """u = -(xi_{j+1} - xi_j) / h on every face, zero on the walls; entry i (nt, *shape+e_i)."""
+    coords = grid.coordinates()
+    xi = np.stack([equation.chemical_potential(r, coords, axis=0) for r in density])
+    faces = []
+    for axis, h in enumerate(grid.spacing):
+        u = -np.diff(xi, axis=axis + 1) / h
+        pad = [(0, 0)] * xi.ndim
+        pad[axis + 1] = (1, 1)
+        faces.append(np.pad(u, pad))
+    return tuple(faces)
+
+
+def solve(equation: GradientFlow, grid: Grid, rho0, times, *, order: int = 2,
+          flux: str = "upwind", time_stepping: str = "ssprk3", cfl: float = 0.4,
+          dt: float | None = None, max_steps: int = 10_000_000,
+          progress: bool = False) -> GridSolution:
+    """Solve ``equation`` on ``grid`` from ``rho0`` (cell values, *shape) at ``times[0]``.
+
+    Parameters
+    ----------
+    times : (nt,) strictly increasing snapshot times; ``rho0`` is the density at ``times[0]``.
+    order : 1 or 2, reconstruction order of the upwind flux (the SG flux is second order).
+    flux : ``"upwind"`` (CCH, any equation) or ``"scharfetter-gummel"`` (Heat / FokkerPlanck).
+    time_stepping : ``"ssprk3"``, ``"euler"`` or ``"semi-implicit"``.
+    cfl : fraction in (0, 1] of the stable step used when ``dt`` is None.
+    dt : fixed step; explicit schemes raise ValueError if it ever exceeds the stable limit;
+        required by ``"semi-implicit"``. Steps are shortened to land on the snapshot times.
+    max_steps : budget of explicit steps (ValueError when exhausted).
+    progress : show a tqdm bar over the snapshot intervals.
+
+    Input rules (ValueError): rho0 finite, >= 0 (> 0 for Heat / FokkerPlanck, whose velocity
+    uses log rho), positive mass, shape = grid.shape; times strictly increasing. The walls are
+    no-flux, so the box must contain the solution: for the porous medium rho0 must vanish on the
+    outer cell layer; for the linear equations a RuntimeWarning is issued when the outer layer
+    holds more than WALL_MASS_TOLERANCE (1e-6) of the mass. ``diagnostics["wall_mass_fraction"]``
+    reports the largest outer-layer fraction over the snapshots; a porous-medium run warns when it
+    exceeds POROUS_WALL_WARNING (1e-12), i.e. the support reached the wall.
+
+    Returns
+    -------
+    GridSolution with density (nt, *shape), cell-centred velocity (nt, d, *shape) (central
+    differences of xi, one-sided at the walls), face velocities, mass, energy and diagnostics
+    (steps, rejected_steps, dt_min, dt_max, cfl, compile_seconds, run_seconds, scheme settings).
+    """
+    cfl, dt = _check_options(equation, order, flux, time_stepping, cfl, dt)
+    rho0 = _check_problem(equation, grid, rho0)
+    times = _check_times(times)
+    if int(max_steps) < 1:
+        raise ValueError(f"max_steps must be >= 1, got {max_steps}")
+    if dt is not None and time_stepping != "semi-implicit":
+        limit = stable_time_step(equation, grid, rho0, order=order, flux=flux)
+        if dt > limit * (1 + 1e-12):
+            raise ValueError(f"dt = {dt:.6g} exceeds the stable limit {limit:.6g} "
+                             "(positivity/CFL) of rho0; use dt <= the limit or dt=None")
+
+    explicit = time_stepping != "semi-implicit"
+    family = "sg" if flux == "scharfetter-gummel" else "cch"
+    compile_seconds = _warm_up(family) if explicit else 0.0
+    stages = 3 if time_stepping == "ssprk3" else 1
+
+    def run(chunk, start):
+        if not explicit:
+            return _run_semi_implicit(equation, grid, start, chunk, flux, dt)
+        if family == "sg":
+            return _run_sg(equation, grid, start, chunk, stages, cfl, dt)
+        return _run_cch(equation, grid, start, chunk, order, stages, cfl, dt, max_steps)
+
+    start = time.perf_counter()
+    if progress and len(times) > 2:
+        from tqdm.auto import tqdm
+        parts, diags, current = [rho0[None]], [], rho0
+        for s in tqdm(range(1, len(times)), desc="finite volume"):
+            snaps, d = run(times[s - 1:s + 1], current)
+            parts.append(snaps[1:])
+            diags.append(d)
+            current = snaps[-1]
+        density = np.concatenate(parts)
+        diag = dict(steps=sum(d["steps"] for d in diags),
+                    rejected_steps=sum(d["rejected_steps"] for d in diags),
+                    dt_min=min(d["dt_min"] for d in diags), dt_max=max(d["dt_max"] for d in diags))
+    else:
+        density, diag = run(times, rho0)
+    run_seconds = time.perf_counter() - start
+    return _package(equation, grid, times, density, diag, dict(
+        flux=flux, order=order if flux == "upwind" else 2, time_stepping=time_stepping,
+        cfl=cfl if dt is None else None, dt=dt, compile_seconds=compile_seconds,
+        run_seconds=run_seconds))
+
+
+def _package(equation, grid, times, density, diag, settings) -> GridSolution:
+    walls = np.array([wall_mass_fraction(r, grid) for r in density])
+    if isinstance(equation, PorousMedium) and walls.max() > POROUS_WALL_WARNING:
+        first = times[int(np.argmax(walls > POROUS_WALL_WARNING))]
+        warnings.warn(f"the porous-medium support reached the no-flux wall by t = {first:.6g}; "
+                      "later snapshots feel the wall (enlarge the grid)", RuntimeWarning,
+                      stacklevel=3)
+    diag.update(settings)
+    diag["wall_mass_fraction"] = float(walls.max())
+    velocity = np.stack([equation.velocity(r, grid) for r in density])
+    return GridSolution(
+        equation=equation, grid=grid, times=times, density=density, velocity=velocity,
+        face_velocity=_face_velocities(equation, grid, density),
+        mass=grid.integrate(density), energy=np.array([equation.energy(r, grid) for r in density]),
+        diagnostics=diag)
