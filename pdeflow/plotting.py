@@ -29,8 +29,14 @@ def plot_snapshots(solution, path, indices=None, arrows: int = 20, title: str | 
     if indices is None:
         indices = sorted(set(np.linspace(0, nt - 1, min(nt, 4)).round().astype(int)))
     fig, axes = plt.subplots(1, len(indices), figsize=(4 * len(indices), 3.8), squeeze=False)
+    # one colour scale and one arrow scale for all panels, so panels compare at a glance
+    rho_max = float(solution.density[indices].max())
+    speed_max = max(_max_speed(solution, k) for k in indices)
     for ax, k in zip(axes[0], indices):
-        _draw_1d(ax, solution, k) if grid.dim == 1 else _draw_2d(ax, solution, k, arrows)
+        if grid.dim == 1:
+            _draw_1d(ax, solution, k, rho_max, speed_max)
+        else:
+            _draw_2d(ax, solution, k, arrows, rho_max, speed_max)
         ax.set_title(f"t = {solution.times[k]:.3g}")
     fig.suptitle(title or type(solution.equation).__name__)
     fig.tight_layout()
@@ -41,25 +47,43 @@ def plot_snapshots(solution, path, indices=None, arrows: int = 20, title: str | 
     return path
 
 
-def _draw_1d(ax, solution, k):
+def _occupied(solution, k) -> np.ndarray:
+    """Cells where the density is not negligible (velocity is drawn only there)."""
+    rho = solution.density[k]
+    return rho > 1e-3 * rho.max()
+
+
+def _max_speed(solution, k) -> float:
+    speed = np.sqrt((solution.velocity[k] ** 2).sum(0))[_occupied(solution, k)]
+    return float(speed.max()) if speed.size else 0.0
+
+
+def _draw_1d(ax, solution, k, rho_max, speed_max):
     x = solution.grid.axis_centers(0)
     ax.plot(x, solution.density[k], color="C0", label="density")
+    ax.set_ylim(0, 1.05 * rho_max)
     ax.set_xlabel("x")
     twin = ax.twinx()
-    twin.plot(x, solution.velocity[k, 0], color="C3", lw=0.8, label="velocity")
+    velocity = np.where(_occupied(solution, k), solution.velocity[k, 0], np.nan)
+    twin.plot(x, velocity, color="C3", lw=0.8, label="velocity")
+    twin.set_ylim(-1.05 * speed_max - 1e-300, 1.05 * speed_max + 1e-300)
     twin.set_ylabel("v", color="C3")
 
 
-def _draw_2d(ax, solution, k, arrows):
+def _draw_2d(ax, solution, k, arrows, rho_max, speed_max):
     grid = solution.grid
     rho = solution.density[k]
     extent = (grid.lower[0], grid.upper[0], grid.lower[1], grid.upper[1])
-    ax.imshow(rho.T, origin="lower", extent=extent, cmap="viridis", aspect="equal")
+    ax.imshow(rho.T, origin="lower", extent=extent, cmap="viridis", aspect="equal",
+              vmin=0, vmax=rho_max)
     step = tuple(max(1, n // arrows) for n in grid.shape)
     xs, ys = grid.axis_centers(0)[::step[0]], grid.axis_centers(1)[::step[1]]
     vel = solution.velocity[k][:, ::step[0], ::step[1]]
-    mask = rho[::step[0], ::step[1]] > 1e-3 * rho.max()
+    mask = _occupied(solution, k)[::step[0], ::step[1]]
     X, Y = np.meshgrid(xs, ys, indexing="ij")
-    ax.quiver(X[mask], Y[mask], vel[0][mask], vel[1][mask], color="white", width=0.004)
+    spacing = min(h * s for h, s in zip(grid.spacing, step))
+    # the fastest arrow of the whole figure spans one arrow spacing
+    ax.quiver(X[mask], Y[mask], vel[0][mask], vel[1][mask], color="white", width=0.004,
+              angles="xy", scale_units="xy", scale=max(speed_max, 1e-300) / spacing)
     ax.set_xlabel("x")
     ax.set_ylabel("y")
