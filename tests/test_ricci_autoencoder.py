@@ -170,12 +170,13 @@ def test_training_with_potential_functionals_runs_and_updates_the_potential(func
 
 
 @pytest.mark.slow
-def test_short_ricci_autoencoder_study_runs():
+def test_short_ricci_autoencoder_study_runs(tmp_path):
     import importlib.util
     import pathlib
     path = pathlib.Path(__file__).parent.parent / "examples" / "ricci_autoencoder.py"
     spec = importlib.util.spec_from_file_location("ricci_example", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
-    rows = module.main(quick=True)
+    rows = module.main(quick=True, out=str(tmp_path))
+    assert (tmp_path / "ricci_autoencoder.png").exists()
     assert len(rows) > 0 and all(np.isfinite(r["recon_mse"]) for r in rows)
