@@ -128,6 +128,8 @@ def _christoffel_pointwise(metric_pt: MetricFn):
         dg = dmetric(zi)                             # dg[a, b, m] = d_m g_ab
         first_kind = 0.5 * (torch.einsum("bla->lab", dg) + torch.einsum("alb->lab", dg)
                             - torch.einsum("abl->lab", dg))
+        # inv, not linalg.solve: in torch 2.13 solve under vmap(jacfwd) is wrong for batch
+        # elements after the first (measured; see docs/curvature.md)
         gam = torch.einsum("cl,lab->cab", torch.linalg.inv(g), first_kind)
         return gam, (gam, g)
     return gamma
