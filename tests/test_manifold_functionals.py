@@ -126,3 +126,12 @@ def test_bad_arguments_are_rejected():
         volume_weights(dec, z, -torch.ones(4, dtype=F64))
     with pytest.raises(ValueError, match="potential"):
         perelman_f(dec, lambda q: q, z)
+
+
+def test_singular_metric_is_rejected_by_the_functionals():
+    dec = lambda z: torch.stack([z[:, 0], z[:, 1] ** 3, 0 * z[:, 0]], -1)   # singular at y = 0
+    z = torch.tensor([[0.3, 0.4], [0.1, 0.0]], dtype=F64)
+    with pytest.raises(ValueError, match="singular"):
+        riemannian_integral(torch.ones(2, dtype=F64), dec, z)
+    with pytest.raises(ValueError, match="singular"):
+        perelman_f(dec, lambda q: (q ** 2).sum(1), z)

@@ -26,7 +26,7 @@ from typing import Callable, Optional
 
 import torch
 
-from .curvature import scalar_curvature
+from .curvature import check_metric, scalar_curvature
 from .geometry import Decoder, check_points, pullback_metric
 
 Potential = Callable[[torch.Tensor], torch.Tensor]
@@ -48,7 +48,9 @@ def volume_weights(decoder: Decoder, z: torch.Tensor,
                    weights: Optional[torch.Tensor] = None) -> torch.Tensor:
     """``w_k sqrt(det g(z_k))`` (n,): the Riemannian volume carried by each latent point."""
     w = check_weights(weights, check_points(z))
-    return w * torch.linalg.det(pullback_metric(decoder, z)).clamp_min(0).sqrt()
+    g = pullback_metric(decoder, z)
+    check_metric(g)
+    return w * torch.linalg.det(g).sqrt()
 
 
 def riemannian_integral(values: torch.Tensor, decoder: Decoder, z: torch.Tensor,
@@ -82,6 +84,7 @@ def _log_mass(f: torch.Tensor, vol: torch.Tensor, log_scale: float) -> torch.Ten
 def _integrand_parts(decoder, potential, z, weights, method, log_scale, normalise):
     f, grad_f = potential_and_gradient(potential, z)
     jac_metric = pullback_metric(decoder, z)
+    check_metric(jac_metric)
     grad_sq = torch.einsum("ki,ki->k", grad_f, torch.linalg.solve(jac_metric, grad_f))
     vol = check_weights(weights, z) * torch.linalg.det(jac_metric).sqrt()
     if normalise:
