@@ -252,3 +252,8 @@ def test_unknown_method_and_bad_points_are_rejected():
         scalar_curvature(swiss_roll, t([1.0, 1.0]), "numerical")
     with pytest.raises(ValueError, match="z"):
         scalar_curvature(swiss_roll, t([float("nan"), 1.0]))
+
+
+def test_metric_function_of_wrong_shape_is_rejected():
+    with pytest.raises(ValueError, match="metric"):
+        metric_curvature(lambda z: torch.eye(3, dtype=F64).expand(z.shape[0], 3, 3), t([1.0, 1.0]))

@@ -156,6 +156,11 @@ def metric_curvature(metric: MetricFn, z: torch.Tensor, rcond: Optional[float] =
     written in torch so it can be differentiated twice); ``z`` is (n, d).
     """
     check_points(z)
+    n, d = z.shape
+    with torch.no_grad():
+        shape = tuple(metric(z).shape)
+    if shape != (n, d, d):
+        raise ValueError(f"metric must map z (n, d) to (n, d, d) = {(n, d, d)}, got {shape}")
     return _intrinsic_pointwise(lambda zi: metric(zi.unsqueeze(0)).squeeze(0), z, rcond)
 
 
