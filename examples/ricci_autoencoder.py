@@ -26,6 +26,7 @@ from pdeflow.manifold.ricci_metrics import (covariance_error, distance_correlati
                                             procrustes_error, reconstruction_mse)
 
 LAMBDA_CURV = 0.1
+SWISS_HEIGHT = 21.0     # sklearn's make_swiss_roll height: comparable to the roll's diameter
 VARIANTS = [("none", "r2", 0.0), ("R^2", "r2", LAMBDA_CURV),
             ("Perelman F^2", "perelman", LAMBDA_CURV), ("W^2", "w", LAMBDA_CURV)]
 
@@ -34,8 +35,8 @@ def make_data(name: str, seed: int, quick: bool):
     """(x_train, x_test, extras for the metrics, latent_dim) for one dataset and seed."""
     scale = 4 if quick else 1
     if name == "swiss roll":
-        x, _ = swiss_roll(1500 // scale, seed)
-        xt, ut = swiss_roll(500 // scale, seed + 10_000)
+        x, _ = swiss_roll(1500 // scale, seed, height=SWISS_HEIGHT)
+        xt, ut = swiss_roll(500 // scale, seed + 10_000, height=SWISS_HEIGHT)
         return x, xt, {"truth": ut}, 2
     if name == "gaussians":
         data = plane_gaussians(600 // scale, 10, seed)
