@@ -4,7 +4,7 @@ import math
 import numpy as np
 import pytest
 import torch
-from hypothesis import given, strategies as st
+from hypothesis import example, given, strategies as st
 
 from pdeflow.manifold.curvature import (METHODS, curvature, intrinsic_curvature,
                                         extrinsic_curvature, metric_curvature, scalar_curvature)
@@ -122,6 +122,7 @@ def test_pseudosphere_has_scalar_curvature_minus_two(method, u, v):
 
 
 @given(x=st.floats(-5, 5), y=st.floats(0.05, 5.0), c=st.floats(0.2, 5.0))
+@example(x=0.0, y=1.0, c=1.0)          # the half-plane metric I / y^2 itself: R = -2
 def test_hyperbolic_half_plane_metric_has_scalar_curvature_minus_two_over_c(x, y, c):
     # g = c I / y^2 is the half-plane metric scaled by c: R = -2 / c.
     metric = lambda z: c * torch.eye(2, dtype=F64).expand(z.shape[0], 2, 2) / z[:, 1, None, None] ** 2
@@ -257,3 +258,11 @@ def test_unknown_method_and_bad_points_are_rejected():
 def test_metric_function_of_wrong_shape_is_rejected():
     with pytest.raises(ValueError, match="metric"):
         metric_curvature(lambda z: torch.eye(3, dtype=F64).expand(z.shape[0], 3, 3), t([1.0, 1.0]))
+
+
+@methods
+def test_float32_decoders_are_supported_at_float32_accuracy(method):
+    z = torch.tensor([[0.7, 0.3], [1.2, -2.0]], dtype=torch.float32)
+    R = scalar_curvature(sphere_angles(2.0), z, method)
+    assert R.dtype == torch.float32
+    torch.testing.assert_close(R, torch.full((2,), 0.5), rtol=1e-3, atol=0)
