@@ -56,11 +56,14 @@ def random_decoder(d, D, seed, width=12):
 
 
 def rounding_scale(c):
-    """Per-point size of the rounding error to expect in curvature: the terms that cancel in R
-    are ~ |Gamma|^2 + |Riemann|, and solving with g amplifies rounding by up to cond(g)^2
-    (random decoders can be badly conditioned at some points)."""
+    """Per-point size of the rounding error to expect in curvature: the terms that cancel are
+    ~ |R| + |g^-1|^2 |Riemann| (+ |Gamma|^2 for the intrinsic route), and solving with g
+    amplifies rounding by up to cond(g)^2 (random decoders are badly conditioned at some points).
+    """
     cond = torch.linalg.cond(c.metric).detach()
-    terms = 1 + c.riemann.detach().flatten(1).abs().max(1).values
+    ginv = torch.linalg.matrix_norm(c.metric_inv.detach(), ord=2)
+    terms = (1 + c.scalar.detach().abs()
+             + ginv ** 2 * c.riemann.detach().flatten(1).abs().max(1).values)
     if c.christoffel is not None:
         terms = terms + c.christoffel.detach().flatten(1).abs().max(1).values ** 2
     return cond ** 2 * terms
