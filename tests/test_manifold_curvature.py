@@ -1,7 +1,6 @@
 """Curvature of decoders: closed forms, invariances, identities, and agreement of both routes."""
 import math
 
-import numpy as np
 import pytest
 import torch
 from hypothesis import example, given, strategies as st

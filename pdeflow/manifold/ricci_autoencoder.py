@@ -14,7 +14,7 @@ penalty's minimum; the potential is trained jointly with the same loss. Note tha
 """
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
 import numpy as np
 import torch
