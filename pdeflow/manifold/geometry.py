@@ -43,3 +43,34 @@ def pullback_metric(decoder: Decoder, z: torch.Tensor) -> torch.Tensor:
     """Pullback metric ``G = J^T J`` of the decoder at ``z`` (n, d); returns (n, d, d)."""
     jac = decoder_jacobian(decoder, z)
     return jac.transpose(-1, -2) @ jac
+
+
+def pointwise_jacobian(decoder: Decoder) -> Callable[[torch.Tensor], torch.Tensor]:
+    """One-point Jacobian ``(d,) -> (D, d)``; composable with vmap/jacfwd (no input checks)."""
+    return jacfwd(_pointwise(decoder))
+
+
+def pointwise_metric(decoder: Decoder) -> Callable[[torch.Tensor], torch.Tensor]:
+    """One-point pullback metric ``(d,) -> (d, d)``, ``G = J^T J``; composable with torch.func."""
+    jac = pointwise_jacobian(decoder)
+
+    def metric(zi: torch.Tensor) -> torch.Tensor:
+        j = jac(zi)
+        return j.T @ j
+    return metric
+
+
+def decoder_jet(decoder: Decoder, z: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """First and second derivatives in one nested forward pass.
+
+    ``z`` (n, d) -> ``J`` (n, D, d) and ``H`` (n, D, d, d) with
+    ``H[k, a, i, j] = d^2 decoder(z_k)_a / dz_i dz_j``.
+    """
+    check_points(z)
+    jac = pointwise_jacobian(decoder)
+    def jac_twice(zi: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        j = jac(zi)
+        return j, j
+    hess = jacfwd(jac_twice, has_aux=True)
+    h, j = vmap(hess)(z)
+    return j, h
