@@ -38,3 +38,8 @@ def blob_velocity(x, mass, g, inv_two_delta2, coef, out):
                 acc[a] += w * (x[i, a] - x[j, a])
         for a in range(d):
             out[i, a] = coef * acc[a]
+
+
+# Serial twins for small N, where starting threads costs more than the pair loop.
+blob_density_serial = njit(cache=True, fastmath=True)(blob_density.py_func)
+blob_velocity_serial = njit(cache=True, fastmath=True)(blob_velocity.py_func)

@@ -43,6 +43,8 @@ __all__ = ["BlobVelocity", "blob_solve", "blob_exponent", "DIRECT_MAX"]
 
 #: default largest N for the direct path with path="auto" (crossover measured in bench_blob.py)
 DIRECT_MAX = 3000
+# below this many pairs the direct kernels run serially (thread start-up dominates)
+_SERIAL_PAIRS = 250_000
 
 
 def blob_exponent(equation: GradientFlow) -> float:
@@ -107,7 +109,9 @@ class BlobVelocity:
         x = self._check(x)
         points = x if points is None else _as_points(points, self.equation.dim, "points")
         out = np.empty(len(points))
-        kernels.blob_density(points, x, self.masses, self._inv_two_delta2, self._norm, out)
+        density = kernels.blob_density if len(points) * len(x) > _SERIAL_PAIRS \
+            else kernels.blob_density_serial
+        density(points, x, self.masses, self._inv_two_delta2, self._norm, out)
         return out
 
     def __call__(self, t: float, x) -> np.ndarray:
@@ -125,7 +129,9 @@ class BlobVelocity:
         g = rho ** (self.exponent - 2.0)
         out = np.empty_like(x)
         coef = self.equation.D * self._norm / self.delta ** 2
-        kernels.blob_velocity(x, self.masses, g, self._inv_two_delta2, coef, out)
+        velocity = kernels.blob_velocity if len(x) ** 2 > _SERIAL_PAIRS \
+            else kernels.blob_velocity_serial
+        velocity(x, self.masses, g, self._inv_two_delta2, coef, out)
         return out
 
     # -- particle-mesh path ------------------------------------------------------------------
