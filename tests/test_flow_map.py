@@ -82,7 +82,7 @@ def test_grid_velocity_space_interpolation_is_second_order(field):
     ref = integrate_flow_map(flow, x0, [t0, t1], method="dopri5", rtol=1e-11, atol=1e-11).final
     ns, errors = [16, 32, 64], []
     for n in ns:
-        sol = sample_solution(flow, Grid.cube(3.0, n, 2), np.linspace(t0, t1, 201))
+        sol = sample_solution(flow, Grid.cube(3.0, n, 2), np.linspace(t0, t1, 101))
         errors.append(max_error(integrate_flow_map(sol, x0, [t0, t1], dt=0.0025,
                                                    field=field).final, ref))
     order = -observed_order(ns, errors)
@@ -91,12 +91,14 @@ def test_grid_velocity_space_interpolation_is_second_order(field):
 
 
 def test_grid_velocity_time_interpolation_is_second_order():
+    """The time error in isolation: same grid, reference with 8x finer snapshot spacing."""
     flow = mixture_flow()
     x0 = flow.initial.sample(200, 3)
     x0 = x0[np.abs(x0).max(1) < 1.2]
     t0, t1 = 0.1, 0.6
-    ref = integrate_flow_map(flow, x0, [t0, t1], method="dopri5", rtol=1e-11, atol=1e-11).final
-    grid = Grid.cube(3.0, 256, 2)
+    grid = Grid.cube(3.0, 64, 2)
+    ref = integrate_flow_map(sample_solution(flow, grid, np.linspace(t0, t1, 161)), x0,
+                             [t0, t1], dt=0.0025).final
     counts, errors = [6, 11, 21], []
     for nt in counts:
         sol = sample_solution(flow, grid, np.linspace(t0, t1, nt))
