@@ -1,8 +1,8 @@
 """numba kernels: multilinear gather from (staggered) grids, cloud-in-cell deposit, fused RK4.
 
 Private: the checked entry points are in :mod:`interpolation`, :mod:`deposit` and
-:mod:`flow_map`. Fields are packed as ``(nt, ncomp, P0, P1, P2)`` float64 arrays (unused axes have
-length 1). Component ``c`` along axis ``a`` has samples at ``lower[a] + (j + off[c, a]) h[a]``,
+:mod:`flow_map`. Fields are packed as ``(nt, P0, P1, P2, ncomp)`` float64 arrays (unused axes have
+length 1; components last so that one corner's components share a cache line). Component ``c`` along axis ``a`` has samples at ``lower[a] + (j + off[c, a]) h[a]``,
 ``j = 0 .. cnt[c, a] - 1`` (``off`` = 0.5 for cell centres, 0 for faces). Between the first and
 last sample the interpolation is multilinear; beyond them it extrapolates linearly from the
 outermost pair (used only for the half cell next to a wall and for RK stage points).
@@ -24,59 +24,71 @@ def _locate(x, lower, inv_h, off, cnt):
 
 
 @njit(inline="always", cache=True)
-def _gather(field, k, c, j0, w0, j1, w1, j2, w2, d):
-    """Multilinear combination of the 2^d samples around (j0, j1, j2) of component c, time k."""
-    n1 = 2 if d > 1 else 1
-    n2 = 2 if d > 2 else 1
-    acc = 0.0
-    for a in range(2):
-        wa = w0 if a == 1 else 1.0 - w0
-        for b in range(n1):
-            wb = 1.0
-            if d > 1:
-                wb = w1 if b == 1 else 1.0 - w1
-            for e in range(n2):
-                we = 1.0
-                if d > 2:
-                    we = w2 if e == 1 else 1.0 - w2
-                acc += wa * wb * we * field[k, c, j0 + a, j1 + b, j2 + e]
-    return acc
-
-
-@njit(inline="always", cache=True)
 def _time_segment(times, t):
-    """Snapshot index k and weight of snapshot k + 1 for linear interpolation in time."""
+    """Snapshot indices k, k2 and weight of snapshot k2 for linear interpolation in time."""
     nt = times.shape[0]
     if nt == 1:
-        return 0, 0.0
+        return 0, 0, 0.0
     k = np.searchsorted(times, t, side="right") - 1
     if k < 0:
         k = 0
     elif k > nt - 2:
         k = nt - 2
-    return k, (t - times[k]) / (times[k + 1] - times[k])
+    return k, k + 1, (t - times[k]) / (times[k + 1] - times[k])
+
+
+@njit(inline="always", cache=True)
+def _accumulate(field, k, k2, at, c0, c1, j0, w0, j1, w1, j2, w2, d, out):
+    """out[c] += multilinear (space) x linear (time) value of components c0 <= c < c1."""
+    n1 = 2 if d > 1 else 1
+    n2 = 2 if d > 2 else 1
+    for a in range(2):
+        wa = w0 if a == 1 else 1.0 - w0
+        for b in range(n1):
+            wb = wa
+            if d > 1:
+                wb = wa * (w1 if b == 1 else 1.0 - w1)
+            for e in range(n2):
+                we = wb
+                if d > 2:
+                    we = wb * (w2 if e == 1 else 1.0 - w2)
+                for c in range(c0, c1):
+                    lo = field[k, j0 + a, j1 + b, j2 + e, c]
+                    hi = field[k2, j0 + a, j1 + b, j2 + e, c]
+                    out[c] += we * (lo + at * (hi - lo))
 
 
 @njit(inline="always", cache=True)
 def _evaluate(field, times, off, cnt, lower, inv_h, t, x, out):
-    """out[c] = field component c at time t and point x (length d)."""
+    """out[c] = field component c at time t and point x (length d).
+
+    If every component sits on the same samples (off and cnt rows equal, e.g. cell-centred
+    fields) the weights are computed once for all components.
+    """
     d = x.shape[0]
-    k, at = _time_segment(times, t)
-    for c in range(field.shape[1]):
+    ncomp = field.shape[4]
+    k, k2, at = _time_segment(times, t)
+    shared = True
+    for c in range(1, ncomp):
+        for a in range(d):
+            if off[c, a] != off[0, a] or cnt[c, a] != cnt[0, a]:
+                shared = False
+    for c in range(ncomp):
+        out[c] = 0.0
+    for c in range(ncomp):
+        if shared and c > 0:
+            break
         j0, w0 = _locate(x[0], lower[0], inv_h[0], off[c, 0], cnt[c, 0])
         j1, w1, j2, w2 = 0, 0.0, 0, 0.0
         if d > 1:
             j1, w1 = _locate(x[1], lower[1], inv_h[1], off[c, 1], cnt[c, 1])
         if d > 2:
             j2, w2 = _locate(x[2], lower[2], inv_h[2], off[c, 2], cnt[c, 2])
-        value = _gather(field, k, c, j0, w0, j1, w1, j2, w2, d)
-        if at != 0.0:
-            later = _gather(field, k + 1, c, j0, w0, j1, w1, j2, w2, d)
-            value = (1.0 - at) * value + at * later
-        out[c] = value
+        _accumulate(field, k, k2, at, 0 if shared else c, ncomp if shared else c + 1,
+                    j0, w0, j1, w1, j2, w2, d, out)
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, fastmath=True)
 def gather(field, times, off, cnt, lower, inv_h, t, points, out):
     """out (n, ncomp) = field at time t and points (n, d)."""
     for p in prange(points.shape[0]):
@@ -121,7 +133,7 @@ def _outside(x, lower, upper):
     return False
 
 
-@njit(parallel=True, cache=True)
+@njit(parallel=True, cache=True, fastmath=True)
 def rk4_grid(field, times, off, cnt, lower, inv_h, upper, x0, out_times, dt_max, positions,
              exit_index):
     """Classical RK4 for dX/dt = v(t, X), v from the packed field, all particles in parallel.

@@ -156,11 +156,19 @@ def integrate_flow_map(velocity, x0, times, *, method: str = "rk4", dt: float | 
 
 
 def _rk4_fused(gv: GridVelocity, x0, times, dt):
+    # Particles are integrated in cell order (neighbours read the same grid values: far fewer
+    # cache misses) and returned in the caller's order.
+    cells = np.floor((x0 - gv.lower) * gv.inv_h).astype(np.int64)
+    order = np.lexsort(cells.T[::-1])
     positions = np.empty((len(times),) + x0.shape)
     exit_index = np.full(len(x0), -1, dtype=np.int64)
-    kernels.rk4_grid(gv.packed, gv.times, gv.off, gv.cnt, gv.lower, gv.inv_h, gv.upper, x0,
-                     times, float(dt), positions, exit_index)
-    return positions, exit_index
+    kernels.rk4_grid(gv.packed, gv.times, gv.off, gv.cnt, gv.lower, gv.inv_h, gv.upper,
+                     np.ascontiguousarray(x0[order]), times, float(dt), positions, exit_index)
+    unsorted = np.empty_like(positions)
+    unsorted[:, order] = positions
+    exit_unsorted = np.empty_like(exit_index)
+    exit_unsorted[order] = exit_index
+    return unsorted, exit_unsorted
 
 
 class _Freezer:

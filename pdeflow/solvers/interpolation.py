@@ -63,7 +63,7 @@ class GridVelocity:
             if velocity.shape != (len(times), d) + shape:
                 raise ValueError(f"solution.velocity must have shape {(len(times), d) + shape}, "
                                  f"got {velocity.shape}")
-            packed = _pad(velocity, 2, tuple(cnt[0]))
+            packed = _pad(velocity, 2, tuple(cnt[0]))  # (nt, d, P0, P1, P2)
         else:
             target = tuple(n + 1 for n in shape) + (1,) * (3 - d)
             parts = []
@@ -75,7 +75,8 @@ class GridVelocity:
                 parts.append(_pad(np.asarray(face), 1, target))
                 off[i, i] = 0.0
                 cnt[i, i] = shape[i] + 1
-            packed = np.ascontiguousarray(np.stack(parts, axis=1))
+            packed = np.stack(parts, axis=1)
+        packed = np.ascontiguousarray(np.moveaxis(packed, 1, -1))  # kernel layout (nt, P.., c)
         self.packed, self.off, self.cnt = packed, off, cnt
         self.lower = np.array(grid.lower)
         self.upper = np.array(grid.upper)
@@ -129,7 +130,7 @@ def interpolate_field(field, grid: Grid, points) -> np.ndarray:
     points = _as_points(points, grid.dim, "points")
     k, d = field.shape[0], grid.dim
     cnt_row = np.array(grid.shape + (1,) * (3 - d), dtype=np.int64)
-    packed = _pad(field[None], 2, tuple(cnt_row))
+    packed = np.ascontiguousarray(np.moveaxis(_pad(field[None], 2, tuple(cnt_row)), 1, -1))
     out = np.empty((len(points), k))
     kernels.gather(packed, np.zeros(1), np.full((k, 3), 0.5), np.tile(cnt_row, (k, 1)),
                    np.array(grid.lower), 1.0 / np.array(grid.spacing), 0.0, points, out)
