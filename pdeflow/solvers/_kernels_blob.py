@@ -1,9 +1,13 @@
 """numba kernels of the direct (all pairs, O(N^2)) blob method. Private: see :mod:`blob`.
 
 Gaussian blob phi(r) = norm * exp(-|r|^2 / (2 delta^2)), grad phi(r) = -r / delta^2 phi(r).
+Pairs with |r|^2 / (2 delta^2) > CUTOFF (exp < 4e-18, below rounding of the sums) are skipped:
+it avoids slow subnormal arithmetic when delta is small compared with the cloud.
 """
 import numpy as np
 from numba import njit, prange
+
+CUTOFF = 40.0
 
 
 @njit(parallel=True, cache=True, fastmath=True)
@@ -17,7 +21,9 @@ def blob_density(targets, sources, mass, inv_two_delta2, norm, out):
             for a in range(d):
                 diff = targets[i, a] - sources[j, a]
                 r2 += diff * diff
-            acc += mass[j] * np.exp(-r2 * inv_two_delta2)
+            arg = r2 * inv_two_delta2
+            if arg < CUTOFF:
+                acc += mass[j] * np.exp(-arg)
         out[i] = norm * acc
 
 
@@ -33,9 +39,11 @@ def blob_velocity(x, mass, g, inv_two_delta2, coef, out):
             for a in range(d):
                 diff = x[i, a] - x[j, a]
                 r2 += diff * diff
-            w = mass[j] * np.exp(-r2 * inv_two_delta2) * (g[i] + g[j])
-            for a in range(d):
-                acc[a] += w * (x[i, a] - x[j, a])
+            arg = r2 * inv_two_delta2
+            if arg < CUTOFF:
+                w = mass[j] * np.exp(-arg) * (g[i] + g[j])
+                for a in range(d):
+                    acc[a] += w * (x[i, a] - x[j, a])
         for a in range(d):
             out[i, a] = coef * acc[a]
 

@@ -42,7 +42,7 @@ from .interpolation import _as_points, interpolate_field
 __all__ = ["BlobVelocity", "blob_solve", "blob_exponent", "DIRECT_MAX"]
 
 #: default largest N for the direct path with path="auto" (crossover measured in bench_blob.py)
-DIRECT_MAX = 3000
+DIRECT_MAX = 2000
 # below this many pairs the direct kernels run serially (thread start-up dominates)
 _SERIAL_PAIRS = 250_000
 
