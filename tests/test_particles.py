@@ -274,3 +274,10 @@ def test_blob_refinement_study_1d(rule):
     rate = -observed_order(counts, errors)
     print(f"slow study, delta={rule}: N {counts} W2 {errors} rate {rate:.2f}")
     assert rate > 1.2
+
+
+def test_mesh_path_refuses_an_oversized_mesh():
+    eq = Heat(dim=3)
+    x = np.random.default_rng(0).uniform(-1, 1, (50, 3))
+    with pytest.raises(ValueError, match="cells_per_delta"):
+        BlobVelocity(eq, np.ones(50), 0.005, "mesh")(0.0, x)

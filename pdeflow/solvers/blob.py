@@ -43,6 +43,8 @@ __all__ = ["BlobVelocity", "blob_solve", "blob_exponent", "DIRECT_MAX"]
 
 #: default largest N for the direct path with path="auto" (crossover measured in bench_blob.py)
 DIRECT_MAX = 2000
+#: largest zero-padded FFT size of the mesh path (memory guard, ~16 bytes per point and array)
+MESH_MAX_CELLS = 2e7
 # below this many pairs the direct kernels run serially (thread start-up dominates)
 _SERIAL_PAIRS = 250_000
 
@@ -144,6 +146,11 @@ class BlobVelocity:
 
     def _mesh(self, x):
         grid = self.mesh_for(x)
+        padded = np.prod([2 * n for n in grid.shape], dtype=float)
+        if padded > MESH_MAX_CELLS:
+            raise ValueError(f"the particle mesh would need {grid.shape} cells ({padded:.2e} "
+                             f"padded FFT points > {MESH_MAX_CELLS:.0e}); use a smaller "
+                             "cells_per_delta, a larger delta or path='direct'")
         kernels_hat = _kernel_transforms(grid.shape, grid.spacing[0], self.delta)
         fft_shape = kernels_hat[0]
         cv = grid.cell_volume
