@@ -47,7 +47,7 @@ def main():
     eq = PorousMedium(m=2.0, dim=args.dim)
     rng = np.random.default_rng(0)
     print(f"blob velocity evaluations/s, d = {args.dim}, cores {os.cpu_count()}, "
-          f"auto threshold DIRECT_MAX = {DIRECT_MAX}")
+          f"auto threshold DIRECT_MAX = {DIRECT_MAX[args.dim]}")
     print(f"{'N':>7} {'delta':>7} {'path':>6} {'wall s':>9} {'cpu s':>9} {'evals/s':>10}")
     rows = {}
     largest = None

@@ -19,7 +19,8 @@ Two evaluation paths with the same result up to mesh error:
   delta / cells_per_delta covering the particles, linear (zero-padded) FFT convolution with
   phi_delta and grad phi_delta (scipy.fft), multilinear interpolation back: O(N + M log M).
 
-``path="auto"`` takes the direct path for N <= direct_max (set from benchmarks/bench_blob.py).
+``path="auto"`` takes the direct path for N <= direct_max (default DIRECT_MAX[dim], set from
+benchmarks/bench_blob.py).
 
 delta must shrink more slowly than the particle spacing h as N grows (delta ~ h^0.8 or ~ 2h);
 delta ~ h stalls (see docs/flow_maps_and_particles.md).
@@ -41,8 +42,9 @@ from .interpolation import _as_points, interpolate_field
 
 __all__ = ["BlobVelocity", "blob_solve", "blob_exponent", "DIRECT_MAX"]
 
-#: default largest N for the direct path with path="auto" (crossover measured in bench_blob.py)
-DIRECT_MAX = 2000
+#: default largest N for the direct path with path="auto", per dimension (crossovers measured
+#: by benchmarks/bench_blob.py with delta = 2 h, cells_per_delta = 4; see the docs page)
+DIRECT_MAX = {1: 2000, 2: 2000, 3: 20000}
 #: largest zero-padded FFT size of the mesh path (memory guard, ~16 bytes per point and array)
 MESH_MAX_CELLS = 2e7
 # below this many pairs the direct kernels run serially (thread start-up dominates)
@@ -70,11 +72,11 @@ class BlobVelocity:
     delta : blob width (standard deviation of the Gaussian mollifier, length units).
     path : "auto", "direct" or "mesh".
     cells_per_delta : mesh resolution of the mesh path (mesh spacing delta / cells_per_delta).
-    direct_max : largest N that "auto" sends to the direct path.
+    direct_max : largest N that "auto" sends to the direct path (default DIRECT_MAX[dim]).
     """
 
     def __init__(self, equation: GradientFlow, masses, delta: float, path: str = "auto",
-                 cells_per_delta: float = 4.0, direct_max: int = DIRECT_MAX):
+                 cells_per_delta: float = 4.0, direct_max: int | None = None):
         self.equation, self.exponent = equation, blob_exponent(equation)
         masses = np.ascontiguousarray(masses, dtype=np.float64)
         if masses.ndim != 1 or len(masses) < 1 or not np.all(np.isfinite(masses)) \
@@ -87,7 +89,8 @@ class BlobVelocity:
         if not (math.isfinite(cells_per_delta) and cells_per_delta >= 1):
             raise ValueError(f"cells_per_delta must be a finite number >= 1, got {cells_per_delta}")
         if path == "auto":
-            path = "direct" if len(masses) <= direct_max else "mesh"
+            limit = DIRECT_MAX[equation.dim] if direct_max is None else int(direct_max)
+            path = "direct" if len(masses) <= limit else "mesh"
         self.masses, self.delta, self.path = masses, float(delta), path
         self.cells_per_delta = float(cells_per_delta)
         d = equation.dim
@@ -202,7 +205,7 @@ def _kernel_transforms(shape: tuple, h: float, delta: float):
 def blob_solve(equation: GradientFlow, x0, times, delta: float, *, masses=None,
                method: str = "rk4", dt: float | None = None, rtol: float = 1e-6,
                atol: float = 1e-9, path: str = "auto", cells_per_delta: float = 4.0,
-               direct_max: int = DIRECT_MAX) -> FlowMap:
+               direct_max: int | None = None) -> FlowMap:
     """Evolve blob particles x0 (N, d) through ``times`` (forward, increasing).
 
     ``masses`` (N,) default to total mass 1 split equally. Integration by
