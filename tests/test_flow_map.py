@@ -244,3 +244,24 @@ def test_bad_input_raises():
             integrate_flow_map(**kwargs)
     with pytest.raises(ValueError, match="field"):
         GridVelocity(sol, "edge")
+
+
+def test_ou_flow_map_from_finite_volume_velocity_converges():
+    """Through the finite-volume solution (runs once pdeflow.solvers.finite_volume is merged):
+    the flow map error against the closed form falls with the grid at a measured order."""
+    fv = pytest.importorskip("pdeflow.solvers.finite_volume")
+    flow = gaussian_flow(2)
+    x0 = flow.initial.sample(200, 9)
+    x0 = x0[np.abs(x0).max(1) < 1.0]
+    exact = flow.flow_map(0.5, x0, 0.0)
+    ns, errors = [24, 48, 96], []
+    for n in ns:
+        grid = Grid.cube(4.0, n, 2)
+        sol = fv.solve(flow.equation, grid, grid.sample_field(lambda x: flow.density(0.0, x)),
+                       np.linspace(0.0, 0.5, 41))
+        for field in ["face"]:
+            errors.append(max_error(integrate_flow_map(sol, x0, [0.0, 0.5], dt=0.005,
+                                                       field=field).final, exact))
+    order = -observed_order(ns, errors)
+    print(f"OU flow map through the finite-volume velocity: errors {errors}, order {order:.2f}")
+    assert errors[0] > errors[1] > errors[2] and order > 1.0
