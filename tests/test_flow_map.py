@@ -264,4 +264,4 @@ def test_ou_flow_map_from_finite_volume_velocity_converges():
                                                        field=field).final, exact))
     order = -observed_order(ns, errors)
     print(f"OU flow map through the finite-volume velocity: errors {errors}, order {order:.2f}")
-    assert errors[0] > errors[1] > errors[2] and order > 1.0
+    assert errors[0] > errors[1] > errors[2] and order > 1.5  # second-order FV expected
