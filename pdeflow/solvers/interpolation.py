@@ -1,0 +1,170 @@
+"""Velocity of a grid solution at arbitrary points and times (second order in space and time).
+
+Rule (documented in docs/flow_maps_and_particles.md and measured in tests/test_flow_map.py):
+
+* space: multilinear interpolation of either the cell-centred velocity (``field="cell"``) or the
+  scheme's own face velocities on the staggered grid (``field="face"``: component i is linear
+  between the faces along axis i and multilinear between cell centres along the other axes).
+  In the half cell next to a wall the centred samples are extrapolated linearly from the
+  outermost pair, so the rule stays second order up to the wall for smooth fields.
+* time: linear between the two stored snapshots that bracket t (second order in the snapshot
+  spacing). Times outside [times[0], times[-1]] are an error.
+
+Points outside the grid box are not an error here (the value is the linear extrapolation); the
+flow-map integrator decides what happens to particles that leave (see :mod:`flow_map`).
+"""
+from __future__ import annotations
+
+import numpy as np
+
+from ..grid import Grid
+from . import _kernels_grid as kernels
+from .solution import GridSolution
+
+__all__ = ["GridVelocity", "interpolate_field", "sample_solution"]
+
+
+def _pad(array: np.ndarray, lead: int, target: tuple) -> np.ndarray:
+    """Zero-pad the trailing spatial axes of ``array`` to ``target`` (length 3)."""
+    spatial = array.shape[lead:] + (1,) * (3 - (array.ndim - lead))
+    array = array.reshape(array.shape[:lead] + spatial)
+    widths = [(0, 0)] * lead + [(0, t - s) for s, t in zip(spatial, target)]
+    return np.ascontiguousarray(np.pad(array, widths), dtype=np.float64)
+
+
+class GridVelocity:
+    """A time-dependent velocity field stored on a grid at snapshot times, callable as v(t, x).
+
+    Parameters
+    ----------
+    solution : GridSolution
+        Snapshots ``times`` (nt,), ``velocity`` (nt, d, *shape), ``face_velocity``.
+    field : "cell" or "face"
+        Which stored velocity to interpolate (see the module docstring).
+    """
+
+    def __init__(self, solution: GridSolution, field: str = "cell"):
+        if field not in ("cell", "face"):
+            raise ValueError(f"field must be 'cell' or 'face', got {field!r}")
+        grid, times = solution.grid, np.asarray(solution.times, dtype=np.float64)
+        if times.ndim != 1 or len(times) < 1 or np.any(np.diff(times) <= 0):
+            raise ValueError("solution.times must be a non-empty strictly increasing (nt,) array")
+        d, shape = grid.dim, grid.shape
+        self.grid, self.times, self.field_kind = grid, times, field
+        self.provenance = {"source": "GridSolution", "field": field,
+                           "equation": repr(solution.equation), "grid_lower": grid.lower,
+                           "grid_upper": grid.upper, "grid_shape": shape,
+                           "time_rule": "linear between snapshots",
+                           "space_rule": "multilinear"}
+        off = np.full((d, 3), 0.5)
+        cnt = np.tile(np.array(shape + (1,) * (3 - d), dtype=np.int64), (d, 1))
+        if field == "cell":
+            velocity = np.asarray(solution.velocity, dtype=np.float64)
+            if velocity.shape != (len(times), d) + shape:
+                raise ValueError(f"solution.velocity must have shape {(len(times), d) + shape}, "
+                                 f"got {velocity.shape}")
+            packed = _pad(velocity, 2, tuple(cnt[0]))  # (nt, d, P0, P1, P2)
+        else:
+            target = tuple(n + 1 for n in shape) + (1,) * (3 - d)
+            parts = []
+            for i, face in enumerate(solution.face_velocity):
+                expected = (len(times),) + tuple(n + (a == i) for a, n in enumerate(shape))
+                if np.shape(face) != expected:
+                    raise ValueError(f"solution.face_velocity[{i}] must have shape {expected}, "
+                                     f"got {np.shape(face)}")
+                parts.append(_pad(np.asarray(face), 1, target))
+                off[i, i] = 0.0
+                cnt[i, i] = shape[i] + 1
+            packed = np.stack(parts, axis=1)
+        packed = np.ascontiguousarray(np.moveaxis(packed, 1, -1))  # kernel layout (nt, P.., c)
+        self.packed, self.off, self.cnt = packed, off, cnt
+        self.lower = np.array(grid.lower)
+        self.upper = np.array(grid.upper)
+        self.inv_h = 1.0 / np.array(grid.spacing)
+
+    @property
+    def dim(self) -> int:
+        return self.grid.dim
+
+    def check_time(self, t: float, name: str = "t") -> float:
+        t = float(t)
+        lo, hi = self.times[0], self.times[-1]
+        if not (lo - 1e-12 * max(1, abs(lo)) <= t <= hi + 1e-12 * max(1, abs(hi))):
+            raise ValueError(f"{name} = {t} is outside the stored times [{lo}, {hi}]")
+        return t
+
+    def __call__(self, t: float, x) -> np.ndarray:
+        """v(t, x) for points x (n, d) -> (n, d)."""
+        t = self.check_time(t)
+        x = _as_points(x, self.dim)
+        out = np.empty((len(x), self.dim))
+        kernels.gather(self.packed, self.times, self.off, self.cnt, self.lower, self.inv_h, t, x,
+                       out)
+        return out
+
+    velocity = __call__
+
+
+def _as_points(x, dim: int, name: str = "x") -> np.ndarray:
+    x = np.ascontiguousarray(x, dtype=np.float64)
+    if x.ndim != 2 or x.shape[1] != dim:
+        raise ValueError(f"{name} must have shape (n, {dim}), got {x.shape}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"{name} must be finite")
+    return x
+
+
+def interpolate_field(field, grid: Grid, points) -> np.ndarray:
+    """Multilinear interpolation of cell-centred data at points.
+
+    ``field`` is (*shape) (scalar, returns (n,)) or (k, *shape) (returns (n, k));
+    ``points`` (n, d). Linear extrapolation in the half cell next to the walls and beyond.
+    """
+    field = np.asarray(field, dtype=np.float64)
+    scalar = field.shape == grid.shape
+    if scalar:
+        field = field[None]
+    if field.shape[1:] != grid.shape:
+        raise ValueError(f"field must have shape {grid.shape} or (k, *{grid.shape}), "
+                         f"got {field.shape}")
+    points = _as_points(points, grid.dim, "points")
+    k, d = field.shape[0], grid.dim
+    cnt_row = np.array(grid.shape + (1,) * (3 - d), dtype=np.int64)
+    packed = np.ascontiguousarray(np.moveaxis(_pad(field[None], 2, tuple(cnt_row)), 1, -1))
+    out = np.empty((len(points), k))
+    kernels.gather(packed, np.zeros(1), np.full((k, 3), 0.5), np.tile(cnt_row, (k, 1)),
+                   np.array(grid.lower), 1.0 / np.array(grid.spacing), 0.0, points, out)
+    return out[:, 0] if scalar else out
+
+
+def sample_solution(closed_form, grid: Grid, times) -> GridSolution:
+    """A GridSolution holding a closed form sampled on ``grid`` at ``times`` (nt,).
+
+    ``closed_form`` needs ``.equation``, ``.density(t, x)`` and ``.velocity(t, x)`` (the classes
+    of :mod:`pdeflow.exact`). Cell velocities are point values at cell centres, face velocities
+    point values at face centres (zero on the walls, as the finite-volume solver stores them);
+    density is the point value at cell centres. Used to test interpolation in isolation.
+    """
+    times = np.asarray(times, dtype=np.float64)
+    if times.ndim != 1 or len(times) < 1 or np.any(np.diff(times) <= 0):
+        raise ValueError("times must be a non-empty strictly increasing (nt,) array")
+    d, shape, pts = grid.dim, grid.shape, grid.points()
+    density = np.stack([closed_form.density(t, pts).reshape(shape) for t in times])
+    velocity = np.stack([closed_form.velocity(t, pts).T.reshape((d,) + shape) for t in times])
+    faces = []
+    for i in range(d):
+        axes = [grid.axis_faces(a) if a == i else grid.axis_centers(a) for a in range(d)]
+        mesh = np.stack(np.meshgrid(*axes, indexing="ij"), axis=-1)
+        fshape = mesh.shape[:-1]
+        comp = np.stack([closed_form.velocity(t, mesh.reshape(-1, d))[:, i].reshape(fshape)
+                         for t in times])
+        wall = [slice(None)] * (d + 1)
+        for j in (0, -1):
+            wall[1 + i] = j
+            comp[tuple(wall)] = 0.0
+        faces.append(comp)
+    equation = closed_form.equation
+    mass = grid.integrate(density)
+    energy = np.array([equation.energy(rho, grid) for rho in density])
+    return GridSolution(equation, grid, times, density, velocity, tuple(faces), mass, energy,
+                        {"source": f"sampled {type(closed_form).__name__}"})
