@@ -256,7 +256,7 @@ def test_ou_flow_map_from_finite_volume_velocity_converges():
     exact = flow.flow_map(0.5, x0, 0.0)
     ns, errors = [24, 48, 96], []
     for n in ns:
-        grid = Grid.cube(4.0, n, 2)
+        grid = Grid.cube(4.5, n, 2)
         sol = fv.solve(flow.equation, grid, grid.sample_field(lambda x: flow.density(0.0, x)),
                        np.linspace(0.0, 0.5, 41))
         for field in ["face"]:
