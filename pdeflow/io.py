@@ -9,6 +9,7 @@ interrupted run never leaves a half-written result. The schema is documented in
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import tempfile
 from pathlib import Path
@@ -21,7 +22,8 @@ from .equations import FokkerPlanck, GradientFlow, Heat, PorousMedium
 from .grid import Grid
 
 __all__ = [
-    "SCHEMA_VERSION", "atomic_h5", "save_solution", "load_solution",
+    "SCHEMA_VERSION", "atomic_h5", "save_solution", "load_solution", "save_flow_map",
+    "load_flow_map",
     "write_equation", "read_equation", "write_grid", "read_grid", "check_schema",
 ]
 
@@ -128,6 +130,39 @@ def load_solution(path):
             face_velocity=faces, mass=f["mass"][()], energy=f["energy"][()],
             diagnostics={k: _from_attr(v) for k, v in f["diagnostics"].attrs.items()},
         )
+
+
+def save_flow_map(path, flow_map) -> Path:
+    """Write a :class:`~pdeflow.solvers.flow_map.FlowMap` (x0, times, positions, the velocity's
+    provenance and, if present, exit indices) to ``path`` (atomically)."""
+    with atomic_h5(path, kind="flow_map") as f:
+        for name in ("x0", "times", "positions"):
+            f.create_dataset(name, data=np.asarray(getattr(flow_map, name), dtype=np.float64),
+                             compression="gzip" if name == "positions" else None)
+        if flow_map.exit_index is not None:
+            f.create_dataset("exit_index", data=np.asarray(flow_map.exit_index, dtype=np.int64))
+        f.create_group("provenance").attrs["json"] = json.dumps(flow_map.provenance,
+                                                                default=_json_default)
+    return Path(path)
+
+
+def load_flow_map(path):
+    """Read a file written by :func:`save_flow_map`; returns a FlowMap."""
+    from .solvers.flow_map import FlowMap
+
+    with h5py.File(path, "r") as f:
+        check_schema(f, "flow_map")
+        return FlowMap(x0=f["x0"][()], times=f["times"][()], positions=f["positions"][()],
+                       provenance=json.loads(f["provenance"].attrs["json"]),
+                       exit_index=f["exit_index"][()] if "exit_index" in f else None)
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, np.ndarray):
+        return value.tolist()
+    return repr(value)
 
 
 def _from_attr(value):

@@ -4,7 +4,9 @@ import pytest
 
 from pdeflow.equations import FokkerPlanck, Heat, PorousMedium
 from pdeflow.grid import Grid
-from pdeflow.io import atomic_h5, load_solution, save_solution
+from pdeflow.exact import GaussianMixture, GaussianMixtureFlow
+from pdeflow.io import atomic_h5, load_flow_map, load_solution, save_flow_map, save_solution
+from pdeflow.solvers.flow_map import integrate_flow_map
 from pdeflow.solvers.solution import GridSolution
 
 
@@ -58,3 +60,16 @@ def test_newer_schema_is_refused(tmp_path):
         f.attrs["schema_version"] = 99
     with pytest.raises(ValueError, match="schema_version"):
         load_solution(path)
+
+
+def test_flow_map_round_trip_keeps_positions_and_provenance(tmp_path):
+    flow = GaussianMixtureFlow(FokkerPlanck(D=0.5, kappa=1.0, dim=2),
+                               GaussianMixture.isotropic([1.0], [[0.2, -0.1]], [0.6]))
+    x0 = flow.initial.sample(50, seed=0)
+    fmap = integrate_flow_map(flow, x0, [0.0, 0.5, 1.0], dt=0.05)
+    loaded = load_flow_map(save_flow_map(tmp_path / "map.h5", fmap))
+    for name in ("x0", "times", "positions"):
+        np.testing.assert_array_equal(getattr(loaded, name), getattr(fmap, name))
+    assert loaded.provenance == fmap.provenance
+    with pytest.raises(ValueError, match="kind"):
+        load_solution(tmp_path / "map.h5")
