@@ -310,3 +310,12 @@ def test_step_budget(heat_problem):
     eq, grid, rho0 = heat_problem
     with pytest.raises(ValueError, match="max_steps"):
         solve(eq, grid, rho0, [0.0, 1.0], max_steps=5)
+
+
+def test_progress_bar_gives_the_same_result(heat_problem):
+    eq, grid, rho0 = heat_problem
+    times = [0.0, 0.05, 0.1, 0.2]
+    plain = solve(eq, grid, rho0, times)
+    chunked = solve(eq, grid, rho0, times, progress=True)
+    np.testing.assert_allclose(chunked.density, plain.density, rtol=1e-12)
+    assert chunked.diagnostics["steps"] >= plain.diagnostics["steps"]
