@@ -23,7 +23,7 @@ import numpy as np  # noqa: E402
 from _fv_studies import fitted_order, gaussian_errors, porous_errors  # noqa: E402
 
 GRIDS = {1: (50, 100, 200, 400), 2: (24, 48, 96), 3: (16, 24, 32, 48)}
-PM_GRIDS = {1: (40, 80, 160, 320), 2: (24, 48, 96), 3: (16, 24, 32, 48)}
+PM_GRIDS = {1: (40, 80, 160, 320), 2: (24, 48, 96, 192), 3: (16, 24, 32, 48)}
 
 
 def cases():
@@ -60,13 +60,13 @@ def main():
               f"{seconds:.1f} |", flush=True)
         ax = axes[int(label[0]) - 1]
         style = "--" if "Gaussian" in label else "-"
-        ax.loglog(ns, errors, style, marker="o", ms=3, label=f"{label[5:]} ({order:.2f})")
+        ax.loglog(ns, errors, style, marker="o", ms=3, label=f"{label[4:]} ({order:.2f})")
     for dim, ax in enumerate(axes, start=1):
         ns = np.array(GRIDS[dim], dtype=float)
         ax.loglog(ns, 0.5 * (ns / ns[0]) ** -2, "k:", label="order 2")
         ax.loglog(ns, 0.05 * (ns / ns[0]) ** -1, "k-.", label="order 1")
         ax.set(title=f"{dim}-D", xlabel="cells per axis n")
-        ax.legend(fontsize=6)
+        ax.legend(fontsize=6, loc="lower left")
     axes[0].set_ylabel("L1 error (Barenblatt: relative to mass)")
     fig.tight_layout()
     os.makedirs(os.path.dirname(args.out), exist_ok=True)

@@ -75,7 +75,7 @@ def test_barenblatt_2d_at_least_first_order(m, confined):
 @pytest.mark.parametrize("m", [1.5, 2.0, 3.0])
 @pytest.mark.parametrize("dim", [2, 3])
 def test_barenblatt_multi_d_at_least_first_order(dim, m, confined):
-    ns = (24, 48, 96) if dim == 2 else (16, 24, 32, 48)
+    ns = (24, 48, 96, 192) if dim == 2 else (16, 24, 32, 48)
     order = report(f"{dim}-D Barenblatt m={m} {'confined' if confined else 'free'}", ns,
                    porous_errors(m, dim, confined, ns))
     assert order > 0.9
