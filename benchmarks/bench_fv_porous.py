@@ -110,13 +110,17 @@ def time_to_target(run, dim, ns, target, repeats):
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="fewer repeats")
+    parser.add_argument("--quick", action="store_true", help="one repeat")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--dims", type=int, nargs="+", default=[1, 2], choices=[1, 2])
     args = parser.parse_args()
-    repeats = 1 if args.quick else 3
+    repeats = 1 if args.quick else args.repeats
     cases = [(1, 3e-3, [25, 50, 100, 200, 400, 800, 1600]),
              (2, 2e-2, [24, 32, 48, 64, 96, 128, 192])]
     summary = []
     for dim, target, ns in cases:
+        if dim not in args.dims:
+            continue
         print(f"\n{dim}-D confined porous medium m = {M:g}, T = {T}, target relative L1 error "
               f"{target:g} (median of {repeats})")
         print(f"{'code':>9} {'n':>5} {'L1 error':>10} {'seconds':>9} {'steps':>7} "
