@@ -227,7 +227,10 @@ def cch_solve(rho, V, inv_h, kind, D, m, order, stages, cfl, dt_user, times, sna
 #     (L r)_c = A[c] r_{c-1} + B[c+1] r_{c+1} + G[c] r_c,   G[c] = -(A[c+1] + B[c]),
 # summed over the axes. Rows along the contiguous axis are processed as views; clamped neighbour
 # rows at the walls are multiplied by zero coefficients.
-_ROW = dict(inline="always", fastmath={"contract"})
+_ROW = dict(inline="always")
+# numba inlines at the IR level, so the caller's flags apply: the SG kernels allow FMA
+# contraction (rounding-level differences only; measured 1.1-1.2x faster).
+_SG_JIT = dict(_JIT, fastmath={"contract"})
 #: Euler steps fused into one sweep over memory (temporal blocking) on 1-D and 2-D grids.
 FUSED_STEPS = 4
 
@@ -259,7 +262,7 @@ def _row3(s, s0m, s0p, s1m, s1p, base, o, c_base, c_src, dt, g, a0, b0, a1, b1, 
         o[k] = c_base * base[k] + c_src * (s[k] + dt * lap)
 
 
-@numba.njit(**_JIT)
+@numba.njit(**_SG_JIT)
 def sg_stage(src, base, out, c_base, c_src, dt, A0, B0, G0, A1, B1, G1, A2, B2, G2):
     """One pass: out = c_base base + c_src (src + dt L src); reads src and base once."""
     n0, n1, _ = src.shape
@@ -272,7 +275,7 @@ def sg_stage(src, base, out, c_base, c_src, dt, A0, B0, G0, A1, B1, G1, A2, B2, 
                   B1[j + 1], A2, B2, G2)
 
 
-@numba.njit(**_JIT)
+@numba.njit(**_SG_JIT)
 def sg_euler_sweep(src, out, ring, nlev, dt, A1, B1, G1, A2, B2, G2):
     """``nlev`` forward-Euler steps of a 1-D or 2-D grid (src, out: (n1, n2)) in one sweep.
 
@@ -294,7 +297,7 @@ def sg_euler_sweep(src, out, ring, nlev, dt, A1, B1, G1, A2, B2, G2):
             _row2(s, sm, sp, o, dt, G1[r], A1[r], B1[r + 1], A2, B2, G2)
 
 
-@numba.njit(**_JIT)
+@numba.njit(**_SG_JIT)
 def sg_solve(rho, A0, B0, G0, A1, B1, G1, A2, B2, G2, stages, steps_per_interval, times,
              snaps, u1, u2, ring):
     """Advance ``rho`` (n0, n1, n2) with the SG operator through ``times``: steps_per_interval[s]

@@ -159,7 +159,7 @@ def stable_time_step(equation: GradientFlow, grid: Grid, rho, *, order: int = 2,
     upwind: 1 / max(2 sum_i a_i / h_i, 2 D_eff sum_i 1 / h_i^2), a_i = max |u| on axis i,
     D_eff = D max rho F''(rho); Scharfetter-Gummel: 1 / max_j(-L_jj)."""
     _check_options(equation, order, flux, "ssprk3", 1.0, None)
-    rho = np.asarray(rho, dtype=np.float64)
+    rho = check_density(rho, "rho", strictly_positive=equation.is_linear and flux == "upwind")
     if rho.shape != grid.shape:
         raise ValueError(f"rho must have the grid's shape {grid.shape}, got {rho.shape}")
     if flux == "scharfetter-gummel":
@@ -167,7 +167,7 @@ def stable_time_step(equation: GradientFlow, grid: Grid, rho, *, order: int = 2,
     shape = _padded_shape(grid)
     r = np.ascontiguousarray(rho.reshape(shape))
     kind = K.LINEAR if equation.is_linear else K.POROUS
-    m = getattr(equation, "m", 2.0)
+    m = getattr(equation, "m", 2.0)   # unused by the linear kernel branch
     limit = K.cch_rhs(r, _potential(equation, grid), _padded_inv_h(grid), kind, equation.D,
                       float(m), int(order), np.empty(shape), np.empty(shape))
     if limit < 0:
@@ -205,7 +205,7 @@ def _run_cch(equation, grid, rho0, times, order, stages, cfl, dt, max_steps):
     work = [np.zeros(shape) for _ in range(5)]
     stats = np.zeros(8)
     kind = K.LINEAR if equation.is_linear else K.POROUS
-    m = float(getattr(equation, "m", 2.0))
+    m = float(getattr(equation, "m", 2.0))   # unused by the linear kernel branch
     start = time.perf_counter()
     status = K.cch_solve(rho, _potential(equation, grid), _padded_inv_h(grid), kind, equation.D,
                          m, int(order), int(stages), float(cfl), -1.0 if dt is None else float(dt),
