@@ -61,9 +61,10 @@ def test_sinkhorn_overestimates_and_approaches_exact_w2_as_reg_shrinks():
     rng = np.random.default_rng(1)
     x, y = rng.multivariate_normal(MA, A, 60), rng.multivariate_normal(MB, B, 60)
     exact = wasserstein2(x, y)
-    coarse, fine = sinkhorn_w2(x, y, reg=0.1), sinkhorn_w2(x, y, reg=0.01)
+    coarse, fine = sinkhorn_w2(x, y, reg=0.1), sinkhorn_w2(x, y, reg=0.03)
     assert coarse > fine > exact * (1 - 1e-6)
-    assert fine - exact < 0.2 * (coarse - exact)
+    # the entropic bias shrinks about linearly in reg (expect ~0.3 for reg 0.1 -> 0.03)
+    assert fine - exact < 0.5 * (coarse - exact)
 
 
 def test_sliced_w2_of_a_translate():

@@ -2,7 +2,7 @@
 
 * :func:`wasserstein` - exact W1 / W2 between (weighted) empirical measures by linear programming
   (POT ``ot.emd2``; memory O(n m), so it refuses clouds beyond ``max_points``).
-* :func:`sinkhorn_w2` - entropic W2 (``ot.sinkhorn2``, log-domain); biased upwards by the
+* :func:`sinkhorn_w2` - entropic W2 (``ot.sinkhorn2``, log-stabilised); biased upwards by the
   regularisation, O(n m) per iteration.
 * :func:`sliced_w2` - sliced W2 over random directions (exact 1-D W2 per direction, O(n log n)).
 * :func:`mmd2` - unbiased squared MMD with a Gaussian kernel; :func:`energy_distance`.
@@ -86,7 +86,8 @@ def sinkhorn_w2(x, y, reg: float = 0.05, relative: bool = True, max_iter: int = 
     """sqrt of the entropic OT cost <P, |x - y|^2> of the Sinkhorn plan (uniform weights).
 
     ``reg`` is the entropic regularisation, relative to the mean squared cost if ``relative``.
-    It overestimates W2 (the plan is blurred); it is not debiased.
+    It overestimates W2 (the plan is blurred); it is not debiased. Iterations grow roughly
+    like 1 / reg, so small ``reg`` is slow (POT warns if ``max_iter`` is reached).
     """
     x, y = _pair(x, y)
     if not (math.isfinite(reg) and reg > 0):
@@ -94,7 +95,8 @@ def sinkhorn_w2(x, y, reg: float = 0.05, relative: bool = True, max_iter: int = 
     cost = ot.dist(x, y)
     eps = reg * float(cost.mean()) if relative else reg
     a, b = np.full(len(x), 1.0 / len(x)), np.full(len(y), 1.0 / len(y))
-    value = float(ot.sinkhorn2(a, b, cost, eps, method="sinkhorn_log", numItermax=max_iter))
+    value = float(ot.sinkhorn2(a, b, cost, eps, method="sinkhorn_stabilized",
+                                 numItermax=max_iter))
     return math.sqrt(max(value, 0.0))
 
 
