@@ -123,6 +123,8 @@ def fit_regression(model, target, steps: int = 500, batch_size: int = 256, n_tra
     """
     import time
 
+    if int(steps) != steps or steps < 1:
+        raise ValueError(f"steps must be a positive integer, got {steps}")
     dtype = model.dtype
     data = target.draw(n_train, np.random.default_rng([seed, 0]),
                        n_times=max(2, n_train // points_per_time))
