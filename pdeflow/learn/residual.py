@@ -54,7 +54,8 @@ def potential_derivatives(potential, t, x: torch.Tensor, laplacian: str = "exact
     t = torch.as_tensor(t, dtype=x.dtype).expand(x.shape[0]).detach().clone().requires_grad_(True)
     x = x.detach().clone().requires_grad_(True)
     phi = potential(t, x)
-    phi_t, grad = torch.autograd.grad(phi.sum(), (t, x), create_graph=True)
+    phi_t, grad = torch.autograd.grad(phi.sum(), (t, x), create_graph=True,
+                                      materialize_grads=True)  # phi may not depend on t
     if laplacian == "exact":
         lap = _hessian_trace_exact(grad, x)
     else:
