@@ -70,7 +70,7 @@ def _grad_norm(critic, x):
 
 
 def train_wgan_critic(mu: DiscreteMeasure, nu: DiscreteMeasure, gp_weight: float = 10.0,
-                      hidden=(64, 64), steps: int = 2000, batch_size: int = 256,
+                      hidden=(64, 64), steps: int = 2000, batch_size: int = 64,
                       lr: float = 1e-3, seed: int = 0, record_every: int = 50) -> CriticResult:
     """Train a WGAN-GP critic (MLP, SiLU, float64) between ``mu`` and ``nu``; see module docstring.
 
