@@ -124,6 +124,7 @@ def test_flow_map_error_and_density_l1():
     lambda: flow_map_error(np.zeros((3, 2)), np.zeros((4, 2))),
     lambda: density_l1(np.zeros(5), np.zeros(5), Grid.cube(1.0, 6, 1)),
     lambda: sinkhorn_w2(np.zeros((3, 2)), np.ones((3, 2)), reg=-1.0),
+    lambda: sinkhorn_w2(np.zeros((3, 2)), np.ones((3, 2)), reg=1.0, max_iter=0),
 ])
 def test_bad_input_raises_value_error(call):
     with pytest.raises(ValueError):
