@@ -1,5 +1,4 @@
 """Targets, the epsilon estimator, regression and DSM against closed forms."""
-import math
 
 import numpy as np
 import pytest

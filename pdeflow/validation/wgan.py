@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 import numpy as np
 import torch
-from torch import nn
 
 from ..learn.networks import _mlp, _seeded_init
 from .metrics import _weights, check_cloud
