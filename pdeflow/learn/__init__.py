@@ -1,1 +1,21 @@
-"""pdeflow.learn."""
+"""pdeflow.learn: torch fields v_theta(t, x), their training against PDE truth, the
+log-Fokker-Planck residual and kernel density estimates from particles."""
+from .kde import GaussianKDE, bandwidth_factor, porous_velocity
+from .networks import (ConservativeVelocity, Field, PotentialMLP, PotentialScore, ScoreMLP,
+                       ScoreVelocity, TimeEmbedding, VelocityMLP, as_numpy_velocity)
+from .residual import fp_residual, potential_derivatives, residual_penalty
+from .targets import (Batch, TimeSliceTarget, barenblatt_target, gaussian_mixture_target,
+                      grid_solution_target, particle_target, transition_coefficients)
+from .training import (EpsilonEstimate, TrainResult, epsilon_from_batch, field_error, fit_dsm,
+                        fit_regression, ou_coefficients, train_loop)
+
+__all__ = [
+    "GaussianKDE", "bandwidth_factor", "porous_velocity",
+    "ConservativeVelocity", "Field", "PotentialMLP", "PotentialScore", "ScoreMLP",
+    "ScoreVelocity", "TimeEmbedding", "VelocityMLP", "as_numpy_velocity",
+    "fp_residual", "potential_derivatives", "residual_penalty",
+    "Batch", "TimeSliceTarget", "barenblatt_target", "gaussian_mixture_target",
+    "grid_solution_target", "particle_target", "transition_coefficients",
+    "EpsilonEstimate", "TrainResult", "epsilon_from_batch", "field_error", "fit_dsm",
+    "fit_regression", "ou_coefficients", "train_loop",
+]

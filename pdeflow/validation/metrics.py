@@ -1,0 +1,192 @@
+"""Distances between point clouds and densities.
+
+* :func:`wasserstein` - exact W1 / W2 between (weighted) empirical measures by linear programming
+  (POT ``ot.emd2``; memory O(n m), so it refuses clouds beyond ``max_points``).
+* :func:`sinkhorn_w2` - entropic W2 (``ot.sinkhorn``, log domain, convergence checked); biased upwards by the
+  regularisation, O(n m) per iteration.
+* :func:`sliced_w2` - sliced W2 over random directions (exact 1-D W2 per direction, O(n log n)).
+* :func:`mmd2` - unbiased squared MMD with a Gaussian kernel; :func:`energy_distance`.
+* :func:`flow_map_error` - ||Y_a - Y_b||_{L2(rho)} on shared starting points.
+* :func:`density_l1` - int |rho_a - rho_b| dx on a grid.
+* :func:`gaussian_w2` - the closed form (Bures) W2 between two Gaussians, for checks.
+
+Points are (n, d) arrays (DESIGN.md section 6); distances are in length units (mmd2 is in the
+kernel's units). Bad input raises ValueError naming the argument.
+"""
+from __future__ import annotations
+
+import math
+import warnings
+
+import numpy as np
+import ot
+from scipy.linalg import sqrtm
+
+__all__ = ["wasserstein", "wasserstein1", "wasserstein2", "sinkhorn_w2", "sliced_w2", "mmd2",
+           "energy_distance", "flow_map_error", "density_l1", "gaussian_w2", "check_cloud"]
+
+
+def check_cloud(x, name: str = "x", dim: int | None = None) -> np.ndarray:
+    """``x`` as a finite float64 (n, d) array with n >= 1 (and d == dim if given)."""
+    x = np.asarray(x, dtype=np.float64)
+    if x.ndim == 1 and dim in (None, 1):
+        raise ValueError(f"{name} must have shape (n, d); for 1-D data pass x[:, None], "
+                         f"got shape {x.shape}")
+    if x.ndim != 2 or x.shape[0] < 1:
+        raise ValueError(f"{name} must have shape (n, d) with n >= 1, got {x.shape}")
+    if dim is not None and x.shape[1] != dim:
+        raise ValueError(f"{name} must have {dim} columns to match the other cloud, got {x.shape[1]}")
+    if not np.all(np.isfinite(x)):
+        raise ValueError(f"{name} must be finite; it contains NaN or inf")
+    return x
+
+
+def _pair(x, y):
+    x = check_cloud(x, "x")
+    return x, check_cloud(y, "y", x.shape[1])
+
+
+def _weights(w, n: int, name: str) -> np.ndarray:
+    if w is None:
+        return np.full(n, 1.0 / n)
+    w = np.asarray(w, dtype=np.float64)
+    if w.shape != (n,) or not np.all(np.isfinite(w)) or np.any(w < 0):
+        raise ValueError(f"{name} must be {n} finite non-negative weights, got shape {w.shape}")
+    if abs(w.sum() - 1.0) > 1e-9:
+        raise ValueError(f"{name} must sum to 1, sums to {w.sum()}")
+    return w
+
+
+def wasserstein(x, y, p: int = 2, weights_x=None, weights_y=None,
+                max_points: int = 10000) -> float:
+    """Exact W_p (p = 1 or 2) between the empirical measures sum_i a_i delta_{x_i} and
+    sum_j b_j delta_{y_j} (uniform weights by default); returns W_p, not W_p^p."""
+    if p not in (1, 2):
+        raise ValueError(f"p must be 1 or 2, got {p}")
+    x, y = _pair(x, y)
+    if max(len(x), len(y)) > max_points:
+        raise ValueError(f"exact OT on {len(x)} x {len(y)} points exceeds max_points = "
+                         f"{max_points} (memory O(n m)); use sliced_w2 / sinkhorn_w2 or subsample")
+    a, b = _weights(weights_x, len(x), "weights_x"), _weights(weights_y, len(y), "weights_y")
+    cost = ot.dist(x, y, metric="sqeuclidean" if p == 2 else "euclidean")
+    value = float(ot.emd2(a, b, cost, numItermax=10 ** 7))
+    return math.sqrt(max(value, 0.0)) if p == 2 else value
+
+
+def wasserstein1(x, y, **kwargs) -> float:
+    """Exact W1 (see :func:`wasserstein`)."""
+    return wasserstein(x, y, p=1, **kwargs)
+
+
+def wasserstein2(x, y, **kwargs) -> float:
+    """Exact W2 (see :func:`wasserstein`)."""
+    return wasserstein(x, y, p=2, **kwargs)
+
+
+def sinkhorn_w2(x, y, reg: float = 0.05, relative: bool = True, max_iter: int = 10000,
+                tol: float = 1e-4) -> float:
+    """sqrt of the transport cost <P, |x - y|^2> of the entropic (Sinkhorn) plan P, uniform weights.
+
+    ``reg`` is the entropic regularisation, relative to the mean squared cost if ``relative``.
+    Log-domain iterations (``ot.sinkhorn``, method 'sinkhorn_log'): stable for small ``reg`` but
+    the iteration count grows roughly like 1 / reg. The value overestimates W2 (the plan is
+    blurred) and is not debiased. Raises RuntimeError if the plan's marginals are off by more
+    than ``tol`` (L1) after ``max_iter`` iterations, instead of returning a wrong number.
+    """
+    x, y = _pair(x, y)
+    if not (math.isfinite(reg) and reg > 0):
+        raise ValueError(f"reg must be a finite number > 0, got {reg}")
+    if int(max_iter) != max_iter or max_iter < 1 or not tol > 0:
+        raise ValueError(f"max_iter must be a positive integer and tol > 0, got {max_iter}, {tol}")
+    cost = ot.dist(x, y)
+    eps = reg * float(cost.mean()) if relative else reg
+    a, b = np.full(len(x), 1.0 / len(x)), np.full(len(y), 1.0 / len(y))
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # non-convergence is checked below
+        plan = ot.sinkhorn(a, b, cost, eps, method="sinkhorn_log", numItermax=int(max_iter),
+                           stopThr=0.5 * tol / math.sqrt(max(len(x), len(y))))  # POT: L2 error
+    marginal_error = np.abs(plan.sum(1) - a).sum() + np.abs(plan.sum(0) - b).sum()
+    if not (np.all(np.isfinite(plan)) and marginal_error <= tol):
+        raise RuntimeError(f"Sinkhorn did not converge in max_iter = {max_iter} iterations "
+                           f"(marginal error {marginal_error:.2e} > tol = {tol}); increase reg "
+                           f"or max_iter")
+    return math.sqrt(max(float((plan * cost).sum()), 0.0))
+
+
+def sliced_w2(x, y, n_projections: int = 256, seed=0) -> float:
+    """Sliced W2: sqrt(E_theta W2^2(theta . x, theta . y)), theta uniform on the sphere
+    (``n_projections`` directions from ``seed``). Exact per direction (1-D quantile coupling)."""
+    x, y = _pair(x, y)
+    if int(n_projections) != n_projections or n_projections < 1:
+        raise ValueError(f"n_projections must be a positive integer, got {n_projections}")
+    rng = np.random.default_rng(seed)
+    theta = rng.standard_normal((x.shape[1], int(n_projections)))
+    theta /= np.linalg.norm(theta, axis=0, keepdims=True)
+    per_direction = ot.wasserstein_1d(x @ theta, y @ theta, p=2)  # W2^2 per column
+    return math.sqrt(float(np.mean(per_direction)))
+
+
+def _sq_dists(a, b):
+    return np.maximum((a * a).sum(1)[:, None] + (b * b).sum(1)[None] - 2 * a @ b.T, 0.0)
+
+
+def mmd2(x, y, bandwidth: float = 1.0) -> float:
+    """Unbiased squared MMD with k(a, b) = exp(-|a - b|^2 / (2 bandwidth^2)).
+
+    Needs n, m >= 2; its expectation is 0 iff the laws agree (it can be slightly negative).
+    """
+    x, y = _pair(x, y)
+    if not (math.isfinite(bandwidth) and bandwidth > 0):
+        raise ValueError(f"bandwidth must be a finite number > 0, got {bandwidth}")
+    n, m = len(x), len(y)
+    if n < 2 or m < 2:
+        raise ValueError(f"mmd2 needs at least 2 points in each cloud, got {n} and {m}")
+    k = lambda a, b: np.exp(-_sq_dists(a, b) / (2 * bandwidth ** 2))
+    kxx, kyy = k(x, x), k(y, y)
+    sxx = (kxx.sum() - np.trace(kxx)) / (n * (n - 1))
+    syy = (kyy.sum() - np.trace(kyy)) / (m * (m - 1))
+    return float(sxx + syy - 2 * k(x, y).mean())
+
+
+def energy_distance(x, y) -> float:
+    """Energy distance 2 E|X - Y| - E|X - X'| - E|Y - Y'| (V-statistic: all pairs, so it is
+    exactly 0 for identical clouds and >= 0 always); its square root is a metric on laws."""
+    x, y = _pair(x, y)
+    dist = lambda a, b: np.sqrt(_sq_dists(a, b)).mean()
+    return float(max(2 * dist(x, y) - dist(x, x) - dist(y, y), 0.0))
+
+
+def flow_map_error(y_a, y_b) -> float:
+    """||Y_a - Y_b||_{L2(rho)} = sqrt(mean_i |Y_a(x_i) - Y_b(x_i)|^2) for endpoints of two flow
+    maps started from the same points x_i ~ rho (row i of both arrays is the same start)."""
+    y_a = check_cloud(y_a, "y_a")
+    y_b = check_cloud(y_b, "y_b", y_a.shape[1])
+    if len(y_a) != len(y_b):
+        raise ValueError(f"y_a and y_b must have the same rows (shared starting points), got "
+                         f"{len(y_a)} and {len(y_b)}")
+    return math.sqrt(float(((y_a - y_b) ** 2).sum(1).mean()))
+
+
+def density_l1(rho_a, rho_b, grid) -> float:
+    """int |rho_a - rho_b| dx by the midpoint rule; both arrays have shape ``grid.shape``."""
+    rho_a, rho_b = np.asarray(rho_a, dtype=np.float64), np.asarray(rho_b, dtype=np.float64)
+    for name, rho in (("rho_a", rho_a), ("rho_b", rho_b)):
+        if rho.shape != tuple(grid.shape):
+            raise ValueError(f"{name} must have the grid's shape {grid.shape}, got {rho.shape}")
+        if not np.all(np.isfinite(rho)):
+            raise ValueError(f"{name} must be finite")
+    return float(grid.integrate(np.abs(rho_a - rho_b)))
+
+
+def gaussian_w2(mean_a, cov_a, mean_b, cov_b) -> float:
+    """W2 between N(mean_a, cov_a) and N(mean_b, cov_b) (Bures):
+    W2^2 = |m_a - m_b|^2 + tr(A + B - 2 (A^{1/2} B A^{1/2})^{1/2})."""
+    mean_a, mean_b = np.atleast_1d(mean_a).astype(float), np.atleast_1d(mean_b).astype(float)
+    cov_a, cov_b = np.atleast_2d(cov_a).astype(float), np.atleast_2d(cov_b).astype(float)
+    d = len(mean_a)
+    if mean_b.shape != (d,) or cov_a.shape != (d, d) or cov_b.shape != (d, d):
+        raise ValueError(f"means must be ({d},) and covariances ({d}, {d})")
+    root_a = np.real(sqrtm(cov_a))
+    cross = np.real(sqrtm(root_a @ cov_b @ root_a))
+    w2sq = ((mean_a - mean_b) ** 2).sum() + np.trace(cov_a + cov_b - 2 * cross)
+    return math.sqrt(max(float(w2sq), 0.0))
