@@ -32,7 +32,8 @@ LOGDET_MODES = ("exact", "stochastic")
 
 def offdiag_l1(G: torch.Tensor) -> torch.Tensor:
     """sum_{i != j} |G_ij| for ``G`` (n, d, d); returns (n,)."""
-    return G.abs().sum((-1, -2)) - G.diagonal(dim1=-2, dim2=-1).abs().sum(-1)
+    off = 1.0 - torch.eye(G.shape[-1], dtype=G.dtype, device=G.device)
+    return (G.abs() * off).sum((-1, -2))
 
 
 def conformal_penalty(G: torch.Tensor) -> torch.Tensor:

@@ -36,7 +36,9 @@ def logdet_exact(G: torch.Tensor, jitter: float = 1e-10, max_tries: int = 6):
     chol, info = torch.linalg.cholesky_ex(G)
     rel = 0.0
     if bool((info > 0).any()):
-        scale = G.diagonal(dim1=-2, dim2=-1).mean(-1).abs().clamp_min(torch.finfo(G.dtype).tiny)
+        scale = G.diagonal(dim1=-2, dim2=-1).mean(-1)
+        if not bool((scale > 0).all()):
+            raise ValueError("G has a non-positive mean diagonal; the decoder Jacobian vanishes")
         eye = torch.eye(G.shape[-1], dtype=G.dtype, device=G.device)
         for k in range(max_tries):
             rel = jitter * 10.0 ** k
