@@ -91,7 +91,8 @@ def _penalty(G: torch.Tensor, name: str) -> torch.Tensor:
 def objective(flow, x: torch.Tensor, cfg: CMFConfig, generator: torch.Generator | None = None):
     """Batch-mean loss (scalar tensor) and a dict of float parts for the joint objective.
 
-    Parts: nll_latent, half_logdet, recon, penalty, and cg_residual in stochastic mode.
+    Parts: nll_latent, recon, penalty, and half_logdet (exact mode; with the Cholesky jitter) or
+    half_logdet_surrogate and cg_residual (stochastic mode; the surrogate's value is not log det G).
     """
     check_points(x, "x")
     z = flow.project(x)
@@ -105,10 +106,11 @@ def objective(flow, x: torch.Tensor, cfg: CMFConfig, generator: torch.Generator 
         logdet, info = logdet_surrogate(flow.decode, z, cfg.n_probes, cfg.cg_tol,
                                         cfg.cg_maxiter, generator)
         parts["cg_residual"] = info["cg_residual"]
+    half_name = "half_logdet" if cfg.logdet == "exact" else "half_logdet_surrogate"
     pen = _penalty(G, cfg.penalty) if cfg.gamma > 0 else torch.zeros_like(nll)
     loss = (nll + 0.5 * logdet + cfg.beta * recon + cfg.gamma * pen).mean()
-    parts.update(nll_latent=nll.mean().item(), half_logdet=0.5 * logdet.mean().item(),
-                 recon=recon.mean().item(), penalty=pen.mean().item())
+    parts.update(nll_latent=nll.mean().item(), recon=recon.mean().item(), penalty=pen.mean().item())
+    parts[half_name] = 0.5 * logdet.mean().item()
     return loss, parts
 
 

@@ -89,8 +89,8 @@ def swiss_roll(n: int, seed, height: float = 1.0) -> torch.Tensor:
 
 
 def density_2d(n: int, seed) -> torch.Tensor:
-    """A 2-D density in R^2 (intrinsic dim = ambient dim): a two-moons-like Gaussian mixture of
-    8 components on a circle of radius 2, std 0.3; (n, 2)."""
+    """A 2-D density in R^2 (intrinsic dim = ambient dim): the "8 Gaussians" ring, equal-weight
+    components centred on a circle of radius 2, std 0.3; (n, 2)."""
     n, rng = _check_n(n), _rng(seed)
     k = rng.integers(0, 8, n)
     centres = 2.0 * np.stack([np.cos(k * np.pi / 4), np.sin(k * np.pi / 4)], 1)
