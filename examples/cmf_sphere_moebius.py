@@ -112,6 +112,7 @@ def run_digits(steps, d, methods, seed=0, progress=True, img_dir=None):
     """Digits (64-D): MACS and per-latent usage for each method (one seed)."""
     x, _ = ds.load_digits()
     x = x.float()
+    pixel_mean = ds.load_digits(standardize=False)[0].float().mean(0)  # added back for display
     perm = torch.randperm(len(x), generator=torch.Generator().manual_seed(seed))
     x_train, x_test = x[perm[:1497]], x[perm[1497:]]
     flow_kw = {"n_layers": 4, "hidden": 64, "prior_layers": 4, "prior_hidden": 32}
@@ -122,7 +123,7 @@ def run_digits(steps, d, methods, seed=0, progress=True, img_dir=None):
         plot_usage({LABEL[m]: out[m]["usage"] for m in methods}, f"{img_dir}/cmf_usage_digits.png")
         for m in methods:
             grid = traversal_grid(out[m]["flow"].decode, d, n_steps=7, span=1.5, dtype=torch.float32)
-            plot_traversals(grid, f"{img_dir}/cmf_traversal_digits_{m}.png", image_shape=(8, 8))
+            plot_traversals(grid + pixel_mean, f"{img_dir}/cmf_traversal_digits_{m}.png", image_shape=(8, 8))
     return out
 
 

@@ -130,9 +130,11 @@ def plot_traversals(grid: torch.Tensor, path: str, data: torch.Tensor | None = N
     d, n_steps, _ = grid.shape
     if image_shape is not None:
         fig, axes = plt.subplots(d, n_steps, figsize=(n_steps * 0.8, d * 0.8), squeeze=False)
+        lo, hi = grid.min().item(), grid.max().item()  # one grey scale for the whole grid
         for k in range(d):
             for j in range(n_steps):
-                axes[k, j].imshow(grid[k, j].reshape(image_shape).numpy(), cmap="gray")
+                axes[k, j].imshow(grid[k, j].reshape(image_shape).numpy(), cmap="gray",
+                                  vmin=lo, vmax=hi)
                 axes[k, j].axis("off")
     else:
         fig = plt.figure(figsize=(4, 4))
