@@ -5,10 +5,10 @@ from pdeflow.manifold.bijections import randomize_
 from pdeflow.manifold.injective_flow import InjectiveFlow
 
 
-def random_flow(d, D, seed, scale=0.2, n_layers=2, hidden=8):
+def random_flow(d, D, seed, scale=0.2, n_layers=2, hidden=8, coupling="affine"):
     """A float64 injective flow moved away from the identity by seeded parameter noise."""
     flow = InjectiveFlow(d, D, n_layers=n_layers, hidden=hidden, prior_layers=2,
-                         prior_hidden=8, seed=seed).double()
+                         prior_hidden=8, seed=seed, coupling=coupling).double()
     return randomize_(flow, scale, seed)
 
 

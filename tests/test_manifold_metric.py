@@ -24,9 +24,9 @@ def test_metric_is_symmetric_positive_semidefinite(d, extra, seed):
     assert torch.linalg.eigvalsh(G).min() >= -1e-10
 
 
-@given(st.integers(1, 4), st.integers(1, 3), seeds)
-def test_exact_logdet_is_twice_sum_log_singular_values(d, extra, seed):
-    flow = random_flow(d, d + extra, seed)
+@given(st.integers(1, 4), st.integers(1, 3), seeds, st.sampled_from(["affine", "spline"]))
+def test_exact_logdet_is_twice_sum_log_singular_values(d, extra, seed, coupling):
+    flow = random_flow(d, d + extra, seed, coupling=coupling)
     z = _points(4, d, seed)
     jac = decoder_jacobian(flow.decode, z)
     logdet, jitter = logdet_exact(pullback_metric(flow.decode, z))

@@ -15,10 +15,12 @@ from .geometry import check_points
 
 
 class InjectiveFlow(nn.Module):
-    """Rectangular / canonical manifold flow with latent dim ``d`` < ambient dim ``D``."""
+    """Rectangular / canonical manifold flow with latent dim ``d`` < ambient dim ``D``;
+    ``coupling`` in {"affine", "spline"} selects the coupling layers of both flows."""
 
     def __init__(self, d: int, D: int, n_layers: int = 6, hidden: int = 64,
-                 prior_layers: int = 4, prior_hidden: int = 32, seed: int = 0):
+                 prior_layers: int = 4, prior_hidden: int = 32, seed: int = 0,
+                 coupling: str = "affine"):
         super().__init__()
         for name, v in (("d", d), ("D", D)):
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
@@ -26,8 +28,8 @@ class InjectiveFlow(nn.Module):
         if d >= D:
             raise ValueError(f"latent dim d must be < ambient dim D, got d={d}, D={D}")
         self.d, self.D = d, D
-        self.ambient = coupling_flow(D, n_layers, hidden, seed=seed)
-        self.prior = coupling_flow(d, prior_layers, prior_hidden, seed=seed + 7919)
+        self.ambient = coupling_flow(D, n_layers, hidden, seed=seed, coupling=coupling)
+        self.prior = coupling_flow(d, prior_layers, prior_hidden, seed=seed + 7919, coupling=coupling)
 
     def _check(self, t: torch.Tensor, width: int, name: str) -> torch.Tensor:
         check_points(t, name)
