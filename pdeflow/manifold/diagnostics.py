@@ -114,7 +114,9 @@ def plot_usage(usages: dict, path: str) -> None:
         u = np.sort(u.detach().numpy())[::-1]
         ax.bar(np.arange(len(u)) + i * width, u, width, label=name)
     ax.set_yscale("log")
-    ax.set_xlabel("latent direction (sorted)")
+    n_dirs = max(len(u) for u in usages.values())
+    ax.set_xticks(np.arange(n_dirs) + width * (len(usages) - 1) / 2, np.arange(1, n_dirs + 1))
+    ax.set_xlabel("latent direction (sorted by usage)")
     ax.set_ylabel("mean G_kk")
     ax.legend()
     fig.tight_layout()
