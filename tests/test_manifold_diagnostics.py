@@ -1,0 +1,80 @@
+import pytest
+import torch
+from hypothesis import given, strategies as st
+
+from pdeflow.manifold.diagnostics import (cosine_matrix, intrinsic_dimension, latent_usage, macs,
+                                          metric_at, plot_metric, plot_traversals, plot_usage,
+                                          traversal_grid)
+
+
+@given(st.integers(2, 5), st.integers(0, 10_000))
+def test_macs_is_in_unit_interval(d, seed):
+    a = torch.randn(4, d + 1, d, dtype=torch.float64, generator=torch.Generator().manual_seed(seed))
+    m = macs(a.transpose(1, 2) @ a)
+    assert 0.0 <= m <= 1.0
+
+
+@given(st.integers(2, 5), st.integers(0, 10_000))
+def test_macs_zero_for_orthogonal_and_one_for_collinear_columns(d, seed):
+    g = torch.Generator().manual_seed(seed)
+    q, _ = torch.linalg.qr(torch.randn(d + 2, d, generator=g, dtype=torch.float64))
+    scales = torch.rand(d, generator=g, dtype=torch.float64) + 0.5
+    jac = q * scales  # orthogonal columns of different lengths
+    assert macs((jac.T @ jac)[None]) == pytest.approx(0.0, abs=1e-12)
+    v = torch.randn(d + 2, 1, generator=g, dtype=torch.float64)
+    signs = torch.where(torch.rand(d, generator=g) < 0.5, -1.0, 1.0).double()
+    collinear = v * (scales * signs)
+    assert macs((collinear.T @ collinear)[None]) == pytest.approx(1.0, abs=1e-12)
+
+
+def test_metric_at_linear_decoder_is_gram_matrix():
+    a = torch.randn(5, 3, dtype=torch.float64)
+    G = metric_at(lambda z: z @ a.T, torch.zeros(2, 3, dtype=torch.float64))
+    torch.testing.assert_close(G, (a.T @ a).expand(2, 3, 3))
+
+
+def test_usage_and_dimension_of_a_collapsed_decoder():
+    # x = (z0, 2 z1, 1e-3 z2): usage (1, 4, 1e-6) -> two directions used
+    scale = torch.tensor([1.0, 2.0, 1e-3], dtype=torch.float64)
+    G = metric_at(lambda z: torch.cat([z * scale, z[:, :1] ** 2], 1),
+                  torch.zeros(3, 3, dtype=torch.float64))
+    usage = latent_usage(G)
+    torch.testing.assert_close(usage, scale ** 2)
+    assert intrinsic_dimension(usage, 0.01) == 2
+    assert intrinsic_dimension(usage, 1e-8) == 3
+
+
+def test_cosine_matrix_handles_a_dead_direction():
+    G = torch.diag(torch.tensor([1.0, 0.0], dtype=torch.float64))[None]
+    torch.testing.assert_close(cosine_matrix(G), torch.tensor([[[1.0, 0.0], [0.0, 0.0]]],
+                                                              dtype=torch.float64))
+
+
+def test_traversal_moves_one_coordinate(tmp_path):
+    grid = traversal_grid(lambda z: torch.cat([z, z.sum(1, keepdim=True)], 1), d=3, n_steps=5)
+    assert grid.shape == (3, 5, 4)
+    for k in range(3):
+        others = [j for j in range(3) if j != k]
+        assert torch.equal(grid[k][:, others], torch.zeros(5, 2, dtype=torch.float64))
+        torch.testing.assert_close(grid[k][:, k], torch.linspace(-2, 2, 5, dtype=torch.float64))
+
+
+def test_plots_write_png_files(tmp_path):
+    a = torch.randn(4, 3, 2, dtype=torch.float64)
+    G = a.transpose(1, 2) @ a
+    plot_metric(G, tmp_path / "g.png")
+    plot_usage({"a": latent_usage(G), "b": latent_usage(2 * G)}, tmp_path / "u.png")
+    grid = traversal_grid(lambda z: torch.cat([z, z[:, :1]], 1), d=2, n_steps=3)
+    plot_traversals(grid, tmp_path / "t.png", data=torch.randn(10, 3))
+    plot_traversals(traversal_grid(lambda z: z.repeat(1, 32), 2, 3), tmp_path / "i.png",
+                    image_shape=(8, 8))
+    for name in ("g", "u", "t", "i"):
+        assert (tmp_path / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
+
+
+@pytest.mark.parametrize("call", [lambda: macs(torch.ones(2, 1, 1)), lambda: macs(torch.ones(3, 3)),
+                                  lambda: intrinsic_dimension(torch.tensor([1.0, -1.0])),
+                                  lambda: traversal_grid(lambda z: z, 2, n_steps=1)])
+def test_bad_input_is_rejected(call):
+    with pytest.raises(ValueError):
+        call()
