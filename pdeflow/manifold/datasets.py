@@ -79,13 +79,15 @@ def torus(n: int, seed, major: float = 1.0, minor: float = 0.35) -> torch.Tensor
 
 
 def swiss_roll(n: int, seed, height: float = 1.0) -> torch.Tensor:
-    """Swiss roll t in [1.5 pi, 4.5 pi], scaled by 1/(4.5 pi) so it fits in [-1, 1]^3; (n, 3)."""
+    """Swiss roll t in [1.5 pi, 4.5 pi], scaled by 1/(4.5 pi) so it fits in [-1, 1]^3, with the
+    height coordinate uniform in [-height, height]; (n, 3). For the true unrolled coordinates use
+    :func:`pdeflow.manifold.ricci_data.swiss_roll`, which this centres."""
+    from .ricci_data import swiss_roll as swiss_roll_with_coordinates
+
     n, height = _check_n(n), _positive(height, "height")
-    rng = _rng(seed)
-    t = rng.uniform(1.5 * np.pi, 4.5 * np.pi, n)
-    y = rng.uniform(-height, height, n)
-    scale = 1.0 / (4.5 * np.pi)
-    return _out(np.stack([scale * t * np.cos(t), y, scale * t * np.sin(t)], 1))
+    x, _ = swiss_roll_with_coordinates(n, _rng(seed), height=2 * height, scale=1.0 / (4.5 * np.pi))
+    x[:, 1] -= height
+    return _out(x)
 
 
 def density_2d(n: int, seed) -> torch.Tensor:

@@ -84,6 +84,7 @@ def plane_gaussians(n_per_cloud: int, ambient_dim: int, seed: int,
 
 def digits() -> tuple[np.ndarray, np.ndarray]:
     """sklearn's bundled 8x8 digits (no download): pixels scaled to [0, 1], (1797, 64); labels."""
-    from sklearn.datasets import load_digits
-    data = load_digits()
-    return data.data / 16.0, data.target
+    from .datasets import load_digits
+
+    x, labels = load_digits(standardize=False)
+    return x.numpy(), labels.numpy()
