@@ -20,7 +20,6 @@ import argparse
 import time
 
 import numpy as np
-import ot
 import torch
 
 from pdeflow.manifold import datasets as ds
@@ -28,16 +27,15 @@ from pdeflow.manifold.cmf import method_config, train
 from pdeflow.manifold.diagnostics import (intrinsic_dimension, latent_usage, macs, metric_at,
                                           plot_metric, plot_traversals, plot_usage, traversal_grid)
 from pdeflow.manifold.injective_flow import InjectiveFlow
+from pdeflow.validation.metrics import wasserstein2
 
 TOYS = {"sphere": ds.sphere, "moebius": ds.moebius_band}
 LABEL = {"cmf": "CMF", "rectangular": "RF", "conformal": "conformal", "two_step": "two-step"}
 
 
 def w2_distance(a: torch.Tensor, b: torch.Tensor) -> float:
-    """Exact W2 between two equal-weight point clouds (n, D), (m, D) via POT's LP solver."""
-    cost = ot.dist(a.double().numpy(), b.double().numpy())  # squared Euclidean
-    wa, wb = np.full(len(a), 1 / len(a)), np.full(len(b), 1 / len(b))
-    return float(np.sqrt(ot.emd2(wa, wb, cost)))
+    """Exact W2 between two equal-weight point clouds (n, D), (m, D)."""
+    return wasserstein2(a.double().numpy(), b.double().numpy())
 
 
 def evaluate(flow, x_test, seed: int, rel_threshold: float = 0.05) -> dict:
