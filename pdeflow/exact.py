@@ -21,7 +21,7 @@ from .equations import FokkerPlanck, GradientFlow, PorousMedium, _check_dim, _ch
 
 __all__ = [
     "truncated_power_integral", "porous_stationary_level",
-    "GaussianMixture", "GaussianMixtureFlow", "gaussian_moments",
+    "GaussianMixture", "GaussianMixtureFlow", "gaussian_moments", "ou_transition",
     "Barenblatt", "ConfinedBarenblatt",
 ]
 
@@ -70,15 +70,28 @@ def porous_stationary_level(equation: PorousMedium, mass: float) -> float:
 # ----------------------------------------------------------------------------------------------
 # Gaussian mixtures under heat / Fokker-Planck
 # ----------------------------------------------------------------------------------------------
+def ou_transition(equation: FokkerPlanck, t):
+    """(decay, variance) of the transition over a time t: X_t = decay X_0 + N(0, variance I),
+    decay = e^{-kappa t}, variance = (D/kappa)(1 - e^{-2 kappa t})  (2 D t when kappa = 0).
+
+    ``t`` is a float or a numpy array of times >= 0 (elementwise); returns floats or arrays.
+    """
+    _require_linear(equation)
+    t = np.asarray(t, dtype=np.float64)
+    if not np.all(np.isfinite(t) & (t >= 0)):
+        raise ValueError("t must be finite times >= 0")
+    kappa, D = equation.kappa, equation.D
+    variance = 2.0 * D * t if kappa == 0 else -(D / kappa) * np.expm1(-2.0 * kappa * t)
+    decay = np.exp(-kappa * t)
+    if t.ndim == 0:
+        return float(decay), float(variance)
+    return decay, variance
+
+
 def gaussian_moments(equation: FokkerPlanck, mean, cov, t: float):
     """Mean and covariance at time t of a Gaussian N(mean, cov) under ``equation``:
-    mu_t = e^{-kappa t} mu,  Sigma_t = e^{-2 kappa t} Sigma + s(t) I,
-    s(t) = (D/kappa)(1 - e^{-2 kappa t})  (-> 2 D t as kappa -> 0)."""
-    _require_linear(equation)
-    t = _check_time(t)
-    kappa, D = equation.kappa, equation.D
-    added = 2.0 * D * t if kappa == 0 else -(D / kappa) * math.expm1(-2.0 * kappa * t)
-    decay = math.exp(-kappa * t)
+    mu_t = decay mu,  Sigma_t = decay^2 Sigma + variance I  (:func:`ou_transition`)."""
+    decay, added = ou_transition(equation, _check_time(t))
     mean = np.asarray(mean, dtype=np.float64)
     cov = np.asarray(cov, dtype=np.float64)
     return decay * mean, decay ** 2 * cov + added * np.eye(cov.shape[-1])

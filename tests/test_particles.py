@@ -13,7 +13,8 @@ from pdeflow.exact import Barenblatt, ConfinedBarenblatt, GaussianMixture, Gauss
 from pdeflow.grid import Grid
 from pdeflow.solvers.blob import BlobVelocity, blob_exponent, blob_solve
 from pdeflow.solvers.deposit import cloud_in_cell
-from pdeflow.solvers.sde import euler_maruyama, ou_coefficients, ou_exact
+from pdeflow.exact import ou_transition as ou_coefficients
+from pdeflow.solvers.sde import euler_maruyama, ou_exact
 
 
 def observed_order(sizes, errors):

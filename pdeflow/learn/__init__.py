@@ -5,7 +5,7 @@ from .networks import (ConservativeVelocity, Field, PotentialMLP, PotentialScore
                        ScoreVelocity, TimeEmbedding, VelocityMLP, as_numpy_velocity)
 from .residual import fp_residual, potential_derivatives, residual_penalty
 from .targets import (Batch, TimeSliceTarget, barenblatt_target, gaussian_mixture_target,
-                      grid_solution_target, particle_target, transition_coefficients)
+                      grid_solution_target, particle_target)
 from .training import (EpsilonEstimate, TrainResult, epsilon_from_batch, field_error, fit_dsm,
                         fit_regression, ou_coefficients, train_loop)
 
@@ -15,7 +15,7 @@ __all__ = [
     "ScoreVelocity", "TimeEmbedding", "VelocityMLP", "as_numpy_velocity",
     "fp_residual", "potential_derivatives", "residual_penalty",
     "Batch", "TimeSliceTarget", "barenblatt_target", "gaussian_mixture_target",
-    "grid_solution_target", "particle_target", "transition_coefficients",
+    "grid_solution_target", "particle_target",
     "EpsilonEstimate", "TrainResult", "epsilon_from_batch", "field_error", "fit_dsm",
     "fit_regression", "ou_coefficients", "train_loop",
 ]

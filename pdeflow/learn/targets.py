@@ -22,11 +22,11 @@ from typing import Callable
 import numpy as np
 from scipy.interpolate import RegularGridInterpolator
 
-from ..exact import Barenblatt, ConfinedBarenblatt, GaussianMixtureFlow, gaussian_moments
+from ..exact import Barenblatt, ConfinedBarenblatt, GaussianMixtureFlow
 
 __all__ = [
     "Batch", "TimeSliceTarget", "gaussian_mixture_target", "barenblatt_target",
-    "grid_solution_target", "particle_target", "transition_coefficients",
+    "grid_solution_target", "particle_target",
 ]
 
 
@@ -211,11 +211,3 @@ def particle_target(times, positions, truth: Callable, n_times: int = 32) -> Tim
 # ----------------------------------------------------------------------------------------------
 # Linear transition kernel (used by denoising score matching)
 # ----------------------------------------------------------------------------------------------
-def transition_coefficients(equation, t: float) -> tuple:
-    """(a_t, sigma_t^2) of the linear transition x_t | x_0 ~ N(a_t x_0, sigma_t^2 I).
-
-    Read off :func:`pdeflow.exact.gaussian_moments` for a point mass, so the formula is not
-    repeated: a_t = e^{-kappa t}, sigma_t^2 = (D/kappa)(1 - e^{-2 kappa t}) (2 D t if kappa = 0).
-    """
-    mean, cov = gaussian_moments(equation, np.ones(1), np.zeros((1, 1)), t)
-    return float(mean[0]), float(cov[0, 0])

@@ -19,6 +19,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
+from ..exact import ou_transition
 from .residual import residual_penalty
 
 __all__ = ["EpsilonEstimate", "TrainResult", "field_error", "epsilon_from_batch", "train_loop",
@@ -143,14 +144,11 @@ def fit_regression(model, target, steps: int = 500, batch_size: int = 256, n_tra
 
 
 def ou_coefficients(equation, t: torch.Tensor):
-    """(a_t, sigma_t) of x_t | x_0 ~ N(a_t x_0, sigma_t^2 I) for tensors t (n,).
-
-    Vectorised torch form of :func:`pdeflow.learn.targets.transition_coefficients` (the test
-    suite checks they agree): a_t = e^{-kappa t}, sigma_t^2 = (D/kappa)(1 - e^{-2 kappa t}).
-    """
-    kappa, D = equation.kappa, equation.D
-    var = 2.0 * D * t if kappa == 0 else -(D / kappa) * torch.expm1(-2.0 * kappa * t)
-    return torch.exp(-kappa * t), torch.sqrt(var)
+    """(a_t, sigma_t) of x_t | x_0 ~ N(a_t x_0, sigma_t^2 I) for a tensor of times t (n,),
+    from :func:`pdeflow.exact.ou_transition` (no gradient flows through t)."""
+    decay, variance = ou_transition(equation, t.detach().cpu().double().numpy())
+    as_t = lambda a: torch.as_tensor(a, dtype=t.dtype, device=t.device)  # noqa: E731
+    return as_t(decay), as_t(np.sqrt(variance))
 
 
 def fit_dsm(model, equation, data, t_min: float, t_max: float, steps: int = 500,

@@ -7,7 +7,7 @@ dX = -kappa X dt + sqrt(2 D) dW (DESIGN.md section 3). Two samplers, both seeded
   order 1 for additive noise); drift and noise come from the equation object.
 * :func:`ou_exact` - the exact Gaussian transition X_{t+s} = e^{-kappa s} X_t + sqrt(s_2(s)) xi,
   s_2(s) = (D/kappa)(1 - e^{-2 kappa s}) (2 D s for the heat equation), with the coefficients
-  taken from :func:`pdeflow.exact.gaussian_moments`. No time-step error at all.
+  taken from :func:`pdeflow.exact.ou_transition`. No time-step error at all.
 """
 from __future__ import annotations
 
@@ -16,11 +16,11 @@ import math
 import numpy as np
 
 from ..equations import FokkerPlanck
-from ..exact import gaussian_moments
+from ..exact import ou_transition
 from .flow_map import FlowMap, _check_times
 from .interpolation import _as_points
 
-__all__ = ["euler_maruyama", "ou_exact", "ou_coefficients"]
+__all__ = ["euler_maruyama", "ou_exact"]
 
 
 def _check_equation(equation, x0):
@@ -34,13 +34,6 @@ def _check_forward(times):
     if times[1] < times[0]:
         raise ValueError("times must be strictly increasing for the SDE samplers")
     return times
-
-
-def ou_coefficients(equation: FokkerPlanck, s: float) -> tuple[float, float]:
-    """(decay, variance) of the OU transition over a time s: X_s = decay X_0 + N(0, variance I)."""
-    d = equation.dim
-    mean, cov = gaussian_moments(equation, np.ones(d), np.zeros((d, d)), s)
-    return float(mean[0]), float(cov[0, 0])
 
 
 def euler_maruyama(equation: FokkerPlanck, x0, times, dt: float, seed) -> FlowMap:
@@ -76,7 +69,7 @@ def ou_exact(equation: FokkerPlanck, x0, times, seed) -> FlowMap:
     positions = np.empty((len(times),) + x.shape)
     positions[0] = x
     for s in range(len(times) - 1):
-        decay, var = ou_coefficients(equation, times[s + 1] - times[s])
+        decay, var = ou_transition(equation, times[s + 1] - times[s])
         x = decay * x + math.sqrt(var) * rng.standard_normal(x.shape)
         positions[s + 1] = x
     return FlowMap(np.asarray(x0, dtype=np.float64).copy(), times, positions,
