@@ -3,7 +3,7 @@ import torch
 from hypothesis import given, strategies as st
 
 from pdeflow.manifold.diagnostics import (cosine_matrix, intrinsic_dimension, latent_usage,
-                                          local_dimension, macs, metric_at, plot_metric,
+                                          inverse_condition, local_dimension, macs, metric_at, plot_metric,
                                           plot_traversals, plot_usage, spread_usage,
                                           traversal_grid)
 
@@ -105,6 +105,9 @@ def test_local_dimension_needs_the_small_direction_on_an_axis():
     oblique = metric_at(lambda v: v @ (thin @ rot.T).T, z)
     assert torch.equal(local_dimension(aligned), torch.full((10,), 2))
     assert torch.equal(local_dimension(oblique), torch.full((10,), 3))
+    # both metrics are equally degenerate: lambda_min / lambda_max = 1e-4 at every point
+    for G in (aligned, oblique):
+        torch.testing.assert_close(inverse_condition(G), torch.full((10,), 1e-4, dtype=torch.float64))
     # the thin axis may differ from point to point: still two directions at every point
     G = torch.stack([torch.diag(torch.roll(torch.tensor([1.0, 0.5, 1e-4]), k)) for k in range(3)])
     assert torch.equal(local_dimension(G), torch.full((3,), 2))
@@ -146,7 +149,8 @@ def test_plots_write_png_files(tmp_path):
                                                        torch.zeros(3, 3)),
                                   lambda: spread_usage(torch.eye(2)[None], torch.zeros(1, 2)),
                                   lambda: local_dimension(torch.eye(2)[None], 1.5),
-                                  lambda: local_dimension(-torch.eye(2)[None])])
+                                  lambda: local_dimension(-torch.eye(2)[None]),
+                                  lambda: inverse_condition(torch.zeros(1, 2, 2))])
 def test_bad_input_is_rejected(call):
     with pytest.raises(ValueError):
         call()

@@ -9,6 +9,8 @@
   direction k carries (invariant under a per-axis rescaling of the latent space, unlike G_kk);
 * ``local_dimension(G, rel_threshold)`` - per point, the number of directions with
   G_kk(z) > rel_threshold * max_k G_kk(z) (which axis is small may change from point to point);
+* ``inverse_condition(G)`` - per point lambda_min / lambda_max of G (how degenerate the metric
+  is, whatever the basis: near 0 when some direction is squeezed, 1 for a conformal G);
 * ``intrinsic_dimension(usage, rel_threshold)`` - number of directions with
   usage_k / max usage > rel_threshold;
 * ``traversal_grid(decoder, d, ...)`` - decoded points moving one latent coordinate at a time.
@@ -89,6 +91,18 @@ def local_dimension(G: torch.Tensor, rel_threshold: float = 0.05) -> torch.Tenso
     if (diag < 0).any():
         raise ValueError("G must have a non-negative diagonal (a metric J^T J)")
     return (diag > rel_threshold * diag.max(-1, keepdim=True).values).sum(-1)
+
+
+def inverse_condition(G: torch.Tensor) -> torch.Tensor:
+    """Per point lambda_min(G) / lambda_max(G) for ``G`` (n, d, d); returns (n,) in [0, 1].
+
+    Basis-independent, so it separates a squeezed direction that is *not* a latent axis
+    (small ratio, no small G_kk) from a conformal metric (ratio 1).
+    """
+    ev = torch.linalg.eigvalsh(_check_metric(G))
+    if (ev[:, -1] <= 0).any():
+        raise ValueError("G must be positive semidefinite and non-zero at every point")
+    return ev[:, 0].clamp_min(0.0) / ev[:, -1]
 
 
 def intrinsic_dimension(usage: torch.Tensor, rel_threshold: float = 0.05) -> int:
