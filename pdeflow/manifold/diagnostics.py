@@ -158,8 +158,8 @@ def plot_metric(G: torch.Tensor, path: str, title: str = "mean |G_ij|") -> None:
     plt.close(fig)
 
 
-def plot_usage(usages: dict, path: str) -> None:
-    """Bar chart of per-latent usage (mean G_kk) for several methods {name: (d,) tensor}."""
+def plot_usage(usages: dict, path: str, ylabel: str = "mean G_kk") -> None:
+    """Bar chart of per-latent usage for several methods {name: (d,) tensor}, sorted, log scale."""
     plt = _fig()
     fig, ax = plt.subplots(figsize=(6, 3))
     width = 0.8 / max(len(usages), 1)
@@ -170,7 +170,7 @@ def plot_usage(usages: dict, path: str) -> None:
     n_dirs = max(len(u) for u in usages.values())
     ax.set_xticks(np.arange(n_dirs) + width * (len(usages) - 1) / 2, np.arange(1, n_dirs + 1))
     ax.set_xlabel("latent direction (sorted by usage)")
-    ax.set_ylabel("mean G_kk")
+    ax.set_ylabel(ylabel)
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
