@@ -110,9 +110,10 @@ def seed_table(results: dict) -> str:
 
 
 def run_toys(steps, seeds, methods, n_train=2000, n_test=500, progress=True, img_dir=None,
-             datasets=tuple(TOYS), prior_layers=4, gamma=None):
+             datasets=tuple(TOYS), prior_layers=4, gamma=None, img_tag=""):
     """Train every method on every toy manifold for ``seeds`` seeds; ``prior_layers = 0`` makes
-    the latent prior a learned diagonal Gaussian, ``gamma`` overrides the CMF penalty weight."""
+    the latent prior a learned diagonal Gaussian, ``gamma`` overrides the CMF penalty weight;
+    figures (seed 0) are written to ``img_dir`` with ``img_tag`` appended to their names."""
     flow_kw = {"n_layers": 4, "hidden": 32, "prior_layers": prior_layers, "prior_hidden": 32}
     results = {}
     for data in datasets:
@@ -128,14 +129,14 @@ def run_toys(steps, seeds, methods, n_train=2000, n_test=500, progress=True, img
                   f"spread {[np.round(r['spread'].double().numpy(), 4).tolist() for r in runs]}", flush=True)
         if img_dir is not None:
             plot_usage({LABEL[m]: results[(data, m)][0]["usage"] for m in methods},
-                       f"{img_dir}/cmf_usage_{data}.png")
+                       f"{img_dir}/cmf_usage_{data}{img_tag}.png")
             plot_usage({LABEL[m]: results[(data, m)][0]["spread"] for m in methods},
-                       f"{img_dir}/cmf_spread_usage_{data}.png", ylabel="mean G_kk * Var(z_k)")
+                       f"{img_dir}/cmf_spread_usage_{data}{img_tag}.png", ylabel="mean G_kk * Var(z_k)")
             for m in methods:
                 flow = results[(data, m)][0]["flow"]
                 grid = traversal_grid(flow.decode, 3, n_steps=9, span=1.5, dtype=torch.float32)
-                plot_traversals(grid, f"{img_dir}/cmf_traversal_{data}_{m}.png", data=x_test)
-                plot_metric(results[(data, m)][0]["G"], f"{img_dir}/cmf_metric_{data}_{m}.png")
+                plot_traversals(grid, f"{img_dir}/cmf_traversal_{data}_{m}{img_tag}.png", data=x_test)
+                plot_metric(results[(data, m)][0]["G"], f"{img_dir}/cmf_metric_{data}_{m}{img_tag}.png")
     return results
 
 
@@ -180,6 +181,7 @@ def main(argv=None):
     p.add_argument("--data", default="sphere,moebius", help="toy data sets ('' for none)")
     p.add_argument("--img-dir", default="docs/img", help="figure folder ('' for no figures)")
     p.add_argument("--prior-layers", type=int, default=4, help="0: diagonal Gaussian prior")
+    p.add_argument("--img-tag", default="", help="suffix of the toy figures' file names")
     p.add_argument("--gamma", type=float, default=None, help="CMF penalty weight (default 1)")
     p.add_argument("--table", default=None, help="also write the markdown tables here")
     p.add_argument("--quiet", action="store_true", help="no tqdm bars")
@@ -190,7 +192,7 @@ def main(argv=None):
     if args.data:
         toys = run_toys(args.steps, args.seeds, methods, progress=not args.quiet,
                         img_dir=args.img_dir or None, datasets=args.data.split(","),
-                        prior_layers=args.prior_layers, gamma=args.gamma)
+                        prior_layers=args.prior_layers, gamma=args.gamma, img_tag=args.img_tag)
         text = (f"Toy manifolds in R^6, d = 3, {args.steps} steps, {args.seeds} seeds, prior layers "
                 f"{args.prior_layers}, gamma {args.gamma or 1.0}\n\n{table(toys)}\n\n{seed_table(toys)}\n")
     digits = None
