@@ -7,11 +7,16 @@ Each method is trained from the same seeds; on held-out points we report
 * MACS - mean |G_ij| / sqrt(G_ii G_jj), i != j (0 = orthogonal latent basis);
 * dim  - number of latent directions with mean G_kk > 5 % of the largest (intrinsic-dim estimate);
 * min/max usage - smallest over largest mean G_kk (a collapsed direction gives ~0);
+* dim / min/max of the *spread* usage mean G_kk * Var(z_k) (ambient variance a direction
+  carries; unchanged by a rescaling of a latent axis, which raw G_kk is not);
+* local dim - per-point number of directions with G_kk > 5 % of that point's largest, averaged;
+* lmin/lmax - median over points of lambda_min(G) / lambda_max(G) (degeneracy of G in any basis);
 * recon - mean ||x - g(g^+(x))||^2;
 * W2 - exact 2-Wasserstein distance (POT, linear programme) between model samples and
   held-out data points.
 
 Usage:  PYTHONPATH=. python examples/cmf_sphere_moebius.py [--steps 1000] [--seeds 3] [--no-digits]
+        [--prior-layers 4] [--gamma 1] [--img-dir docs/img ('' for none)]
 Writes docs/img/cmf_*.png and a markdown table (stdout and --table file).
 """
 from __future__ import annotations
@@ -24,8 +29,10 @@ import torch
 
 from pdeflow.manifold import datasets as ds
 from pdeflow.manifold.cmf import method_config, train
-from pdeflow.manifold.diagnostics import (intrinsic_dimension, latent_usage, macs, metric_at,
-                                          plot_metric, plot_traversals, plot_usage, traversal_grid)
+from pdeflow.manifold.diagnostics import (intrinsic_dimension, inverse_condition, latent_usage,
+                                          local_dimension, macs, metric_at, plot_metric,
+                                          plot_traversals, plot_usage, spread_usage,
+                                          traversal_grid)
 from pdeflow.manifold.injective_flow import InjectiveFlow
 from pdeflow.validation.metrics import wasserstein2
 
@@ -42,21 +49,28 @@ def evaluate(flow, x_test, seed: int, rel_threshold: float = 0.05) -> dict:
     """Held-out diagnostics of a trained flow (see module docstring)."""
     z = flow.project(x_test).detach()
     G = metric_at(flow.decode, z).detach()
-    usage = latent_usage(G)
+    usage, spread = latent_usage(G), spread_usage(G, z)
     with torch.no_grad():
         recon = ((x_test - flow.reconstruct(x_test)) ** 2).sum(1).mean().item()
         samples = flow.sample(len(x_test), torch.Generator().manual_seed(10_000 + seed))
     return {"macs": macs(G), "dim": intrinsic_dimension(usage, rel_threshold),
-            "usage_ratio": (usage.min() / usage.max()).item(), "recon": recon,
-            "w2": w2_distance(samples, x_test), "usage": usage, "G": G}
+            "usage_ratio": (usage.min() / usage.max()).item(),
+            "dim_spread": intrinsic_dimension(spread, rel_threshold),
+            "spread_ratio": (spread.min() / spread.max()).item(),
+            "local_dim": local_dimension(G, rel_threshold).double().mean().item(),
+            "inv_cond": inverse_condition(G).median().item(),
+            "recon": recon, "w2": w2_distance(samples, x_test), "usage": usage, "spread": spread,
+            "G": G}
 
 
-def run_one(x_train, x_test, d, method, seed, steps, flow_kw, lr, progress):
+def run_one(x_train, x_test, d, method, seed, steps, flow_kw, lr, progress, gamma=None):
     flow = InjectiveFlow(d, x_train.shape[1], seed=seed, **flow_kw)
     flow = flow.to(x_train.dtype)
+    cfg = method_config(method)
+    if gamma is not None and cfg.gamma > 0:  # the rectangular flow keeps gamma = 0
+        cfg = method_config(method, gamma=gamma)
     t0 = time.perf_counter()
-    train(flow, x_train, method_config(method), steps=steps, batch_size=128, lr=lr, seed=seed,
-          progress=progress)
+    train(flow, x_train, cfg, steps=steps, batch_size=128, lr=lr, seed=seed, progress=progress)
     out = evaluate(flow, x_test, seed)
     out["seconds"] = time.perf_counter() - t0
     out["flow"] = flow
@@ -70,39 +84,59 @@ def _fmt(vals, digits=3):
 
 def table(results: dict) -> str:
     """Markdown table of mean ± sd over seeds; results[(data, method)] = list of dicts."""
-    rows = ["| data | method | MACS | dim (5 %) | min/max usage | recon | W2 | s/run |",
-            "|---|---|---|---|---|---|---|---|"]
+    rows = ["| data | method | MACS | dim G_kk | min/max G_kk | dim spread | min/max spread | "
+            "local dim | lmin/lmax | recon | W2 | s/run |",
+            "|---|---|---|---|---|---|---|---|---|---|---|---|"]
     for (data, method), runs in results.items():
         col = lambda k: [r[k] for r in runs]  # noqa: E731
-        dims = col("dim")
-        rows.append(f"| {data} | {LABEL[method]} | {_fmt(col('macs'))} | "
-                    f"{np.mean(dims):.2g} ({'/'.join(map(str, dims))}) | {_fmt(col('usage_ratio'))} | "
-                    f"{_fmt(col('recon'))} | {_fmt(col('w2'))} | {np.mean(col('seconds')):.0f} |")
+        dims = lambda k: "/".join(map(str, col(k)))  # noqa: E731
+        rows.append(f"| {data} | {LABEL[method]} | {_fmt(col('macs'))} | {dims('dim')} | "
+                    f"{_fmt(col('usage_ratio'))} | {dims('dim_spread')} | "
+                    f"{_fmt(col('spread_ratio'))} | {_fmt(col('local_dim'))} | "
+                    f"{_fmt(col('inv_cond'))} | {_fmt(col('recon'))} | {_fmt(col('w2'))} | "
+                    f"{np.mean(col('seconds')):.0f} |")
+    return "\n".join(rows)
+
+
+def seed_table(results: dict) -> str:
+    """Per-seed usages normalised by their largest entry: raw mean G_kk and spread usage."""
+    rows = ["| data | method | seed | G_kk / max | spread / max |", "|---|---|---|---|---|"]
+    norm = lambda u: ", ".join(f"{v:.3f}" for v in (u / u.max()).tolist())  # noqa: E731
+    for (data, method), runs in results.items():
+        for s, r in enumerate(runs):
+            rows.append(f"| {data} | {LABEL[method]} | {s} | {norm(r['usage'])} | "
+                        f"{norm(r['spread'])} |")
     return "\n".join(rows)
 
 
 def run_toys(steps, seeds, methods, n_train=2000, n_test=500, progress=True, img_dir=None,
-             datasets=tuple(TOYS)):
-    flow_kw = {"n_layers": 4, "hidden": 32, "prior_layers": 4, "prior_hidden": 32}
+             datasets=tuple(TOYS), prior_layers=4, gamma=None, img_tag=""):
+    """Train every method on every toy manifold for ``seeds`` seeds; ``prior_layers = 0`` makes
+    the latent prior a learned diagonal Gaussian, ``gamma`` overrides the CMF penalty weight;
+    figures (seed 0) are written to ``img_dir`` with ``img_tag`` appended to their names."""
+    flow_kw = {"n_layers": 4, "hidden": 32, "prior_layers": prior_layers, "prior_hidden": 32}
     results = {}
     for data in datasets:
         sampler = TOYS[data]
         x = ds.random_isometric_embedding(sampler(n_train + n_test, 0), 6, 1).float()
         x_train, x_test = x[:n_train], x[n_train:]
         for method in methods:
-            runs = [run_one(x_train, x_test, 3, method, s, steps, flow_kw, 3e-3, progress)
+            runs = [run_one(x_train, x_test, 3, method, s, steps, flow_kw, 3e-3, progress, gamma)
                     for s in range(seeds)]
             results[(data, method)] = runs
             print(f"{data:8s} {method:12s} MACS {[round(r['macs'], 4) for r in runs]} "
-                  f"usage {[np.round(r['usage'].numpy(), 4).tolist() for r in runs]}", flush=True)
+                  f"usage {[np.round(r['usage'].double().numpy(), 4).tolist() for r in runs]} "
+                  f"spread {[np.round(r['spread'].double().numpy(), 4).tolist() for r in runs]}", flush=True)
         if img_dir is not None:
             plot_usage({LABEL[m]: results[(data, m)][0]["usage"] for m in methods},
-                       f"{img_dir}/cmf_usage_{data}.png")
+                       f"{img_dir}/cmf_usage_{data}{img_tag}.png")
+            plot_usage({LABEL[m]: results[(data, m)][0]["spread"] for m in methods},
+                       f"{img_dir}/cmf_spread_usage_{data}{img_tag}.png", ylabel="mean G_kk * Var(z_k)")
             for m in methods:
                 flow = results[(data, m)][0]["flow"]
                 grid = traversal_grid(flow.decode, 3, n_steps=9, span=1.5, dtype=torch.float32)
-                plot_traversals(grid, f"{img_dir}/cmf_traversal_{data}_{m}.png", data=x_test)
-                plot_metric(results[(data, m)][0]["G"], f"{img_dir}/cmf_metric_{data}_{m}.png")
+                plot_traversals(grid, f"{img_dir}/cmf_traversal_{data}_{m}{img_tag}.png", data=x_test)
+                plot_metric(results[(data, m)][0]["G"], f"{img_dir}/cmf_metric_{data}_{m}{img_tag}.png")
     return results
 
 
@@ -126,12 +160,12 @@ def run_digits(steps, d, methods, seed=0, progress=True, img_dir=None):
 
 
 def digits_table(out: dict, d: int) -> str:
-    rows = ["| method | MACS | dim (5 %) | usage (sorted, / max) | recon | W2 | s |",
-            "|---|---|---|---|---|---|---|"]
+    rows = ["| method | MACS | dim G_kk | G_kk (sorted, / max) | dim spread | spread (sorted, / max) "
+            "| recon | W2 | s |", "|---|---|---|---|---|---|---|---|---|"]
+    srt = lambda u: ", ".join(f"{v:.2f}" for v in np.sort(u.numpy())[::-1] / u.max().item())  # noqa: E731
     for m, r in out.items():
-        u = np.sort(r["usage"].numpy())[::-1]
-        rows.append(f"| {LABEL[m]} | {r['macs']:.3f} | {r['dim']} / {d} | "
-                    f"{', '.join(f'{v / u[0]:.2f}' for v in u)} | {r['recon']:.3g} | "
+        rows.append(f"| {LABEL[m]} | {r['macs']:.3f} | {r['dim']} / {d} | {srt(r['usage'])} | "
+                    f"{r['dim_spread']} / {d} | {srt(r['spread'])} | {r['recon']:.3g} | "
                     f"{r['w2']:.3g} | {r['seconds']:.0f} |")
     return "\n".join(rows)
 
@@ -145,7 +179,10 @@ def main(argv=None):
     p.add_argument("--digits-d", type=int, default=8)
     p.add_argument("--no-digits", action="store_true")
     p.add_argument("--data", default="sphere,moebius", help="toy data sets ('' for none)")
-    p.add_argument("--img-dir", default="docs/img")
+    p.add_argument("--img-dir", default="docs/img", help="figure folder ('' for no figures)")
+    p.add_argument("--prior-layers", type=int, default=4, help="0: diagonal Gaussian prior")
+    p.add_argument("--img-tag", default="", help="suffix of the toy figures' file names")
+    p.add_argument("--gamma", type=float, default=None, help="CMF penalty weight (default 1)")
     p.add_argument("--table", default=None, help="also write the markdown tables here")
     p.add_argument("--quiet", action="store_true", help="no tqdm bars")
     args = p.parse_args(argv)
@@ -154,12 +191,14 @@ def main(argv=None):
     toys, text = {}, ""
     if args.data:
         toys = run_toys(args.steps, args.seeds, methods, progress=not args.quiet,
-                        img_dir=args.img_dir, datasets=args.data.split(","))
-        text = f"Toy manifolds in R^6, d = 3, {args.steps} steps, {args.seeds} seeds\n\n{table(toys)}\n"
+                        img_dir=args.img_dir or None, datasets=args.data.split(","),
+                        prior_layers=args.prior_layers, gamma=args.gamma, img_tag=args.img_tag)
+        text = (f"Toy manifolds in R^6, d = 3, {args.steps} steps, {args.seeds} seeds, prior layers "
+                f"{args.prior_layers}, gamma {args.gamma or 1.0}\n\n{table(toys)}\n\n{seed_table(toys)}\n")
     digits = None
     if not args.no_digits:
         digits = run_digits(args.digits_steps, args.digits_d, methods, progress=not args.quiet,
-                            img_dir=args.img_dir)
+                            img_dir=args.img_dir or None)
         text += (f"\nDigits (D = 64), d = {args.digits_d}, {args.digits_steps} steps, seed 0\n\n"
                  f"{digits_table(digits, args.digits_d)}\n")
     print(text)

@@ -13,8 +13,9 @@ from .cmf import objective as cmf_objective
 from .cmf import train as train_cmf
 from .curvature import (Curvature, check_metric, curvature, extrinsic_curvature,
                         intrinsic_curvature, metric_curvature, scalar_curvature)
-from .diagnostics import (cosine_matrix, intrinsic_dimension, latent_usage, macs, metric_at,
-                          plot_metric, plot_traversals, plot_usage, traversal_grid)
+from .diagnostics import (cosine_matrix, intrinsic_dimension, inverse_condition, latent_usage,
+                          local_dimension, macs, metric_at, plot_metric, plot_traversals,
+                          plot_usage, spread_usage, traversal_grid)
 from .functionals import (curvature_energy, perelman_f, riemannian_integral, volume_weights,
                           w_entropy)
 from .geometry import (decoder_jacobian, decoder_jet, pointwise_jacobian, pointwise_metric,
@@ -41,5 +42,6 @@ __all__ = [
     "InjectiveFlow", "batched_cg", "logdet_exact", "logdet_surrogate",
     "CMFConfig", "CMF_METHODS", "conformal_penalty", "method_config", "cmf_objective",
     "offdiag_l1", "train_cmf", "cosine_matrix", "intrinsic_dimension", "latent_usage", "macs",
+    "spread_usage", "local_dimension", "inverse_condition",
     "metric_at", "plot_metric", "plot_traversals", "plot_usage", "traversal_grid",
 ]

@@ -5,6 +5,12 @@
   G_ij = 0 too for a PSD G);
 * ``macs(G)`` - mean over points and i != j of |C_ij|, in [0, 1];
 * ``latent_usage(G)`` - mean G_kk per latent direction (squared length of the k-th tangent);
+* ``spread_usage(G, z)`` - mean G_kk times the latent variance Var(z_k): the ambient variance
+  direction k carries (invariant under a per-axis rescaling of the latent space, unlike G_kk);
+* ``local_dimension(G, rel_threshold)`` - per point, the number of directions with
+  G_kk(z) > rel_threshold * max_k G_kk(z) (which axis is small may change from point to point);
+* ``inverse_condition(G)`` - per point lambda_min / lambda_max of G (how degenerate the metric
+  is, whatever the basis: near 0 when some direction is squeezed, 1 for a conformal G);
 * ``intrinsic_dimension(usage, rel_threshold)`` - number of directions with
   usage_k / max usage > rel_threshold;
 * ``traversal_grid(decoder, d, ...)`` - decoded points moving one latent coordinate at a time.
@@ -50,6 +56,53 @@ def macs(G: torch.Tensor) -> float:
 def latent_usage(G: torch.Tensor) -> torch.Tensor:
     """Mean G_kk over points for each latent direction k; returns (d,)."""
     return _check_metric(G).diagonal(dim1=-2, dim2=-1).mean(0)
+
+
+def spread_usage(G: torch.Tensor, z: torch.Tensor) -> torch.Tensor:
+    """Ambient variance carried by each latent direction, u_k = mean_n G_kk(z_n) * Var_n(z_nk).
+
+    ``G`` (n, d, d) is the metric at the latent points ``z`` (n, d); returns (d,). For a linear
+    decoder x = A z + b this is ||A e_k||^2 Var(z_k), and for orthogonal columns of A and
+    uncorrelated latents sum_k u_k = tr Cov(x). Unlike ``latent_usage`` (raw mean G_kk), it does
+    not change when a latent axis is rescaled, z_k -> c z_k (G_kk -> G_kk / c^2), which a flow
+    with a learned prior can do at no cost in likelihood.
+    """
+    G = _check_metric(G)
+    if not isinstance(z, torch.Tensor) or z.ndim != 2 or z.shape != G.shape[:2]:
+        raise ValueError(f"z must be a tensor of shape {tuple(G.shape[:2])} (n, d) matching G, "
+                         f"got {getattr(z, 'shape', z)}")
+    if len(z) < 2:
+        raise ValueError(f"spread_usage needs at least 2 points for a variance, got n={len(z)}")
+    if not torch.isfinite(z).all():
+        raise ValueError("z must be finite; it contains NaN or inf")
+    return latent_usage(G) * z.to(G.dtype).var(0)
+
+
+def local_dimension(G: torch.Tensor, rel_threshold: float = 0.05) -> torch.Tensor:
+    """Per point, the number of latent directions with G_kk > rel_threshold * max_k G_kk.
+
+    ``G`` (n, d, d) -> (n,) int64. A direction can be collapsed at every point although a
+    different axis collapses at different points (e.g. the normal of a closed surface in a
+    3-D latent space cannot be one fixed axis everywhere), which mean usages average away.
+    """
+    if not 0 < rel_threshold < 1:
+        raise ValueError(f"rel_threshold must be in (0, 1), got {rel_threshold!r}")
+    diag = _check_metric(G).diagonal(dim1=-2, dim2=-1)
+    if (diag < 0).any():
+        raise ValueError("G must have a non-negative diagonal (a metric J^T J)")
+    return (diag > rel_threshold * diag.max(-1, keepdim=True).values).sum(-1)
+
+
+def inverse_condition(G: torch.Tensor) -> torch.Tensor:
+    """Per point lambda_min(G) / lambda_max(G) for ``G`` (n, d, d); returns (n,) in [0, 1].
+
+    Basis-independent, so it separates a squeezed direction that is *not* a latent axis
+    (small ratio, no small G_kk) from a conformal metric (ratio 1).
+    """
+    ev = torch.linalg.eigvalsh(_check_metric(G))
+    if (ev[:, -1] <= 0).any():
+        raise ValueError("G must be positive semidefinite and non-zero at every point")
+    return ev[:, 0].clamp_min(0.0) / ev[:, -1]
 
 
 def intrinsic_dimension(usage: torch.Tensor, rel_threshold: float = 0.05) -> int:
@@ -105,8 +158,8 @@ def plot_metric(G: torch.Tensor, path: str, title: str = "mean |G_ij|") -> None:
     plt.close(fig)
 
 
-def plot_usage(usages: dict, path: str) -> None:
-    """Bar chart of per-latent usage (mean G_kk) for several methods {name: (d,) tensor}."""
+def plot_usage(usages: dict, path: str, ylabel: str = "mean G_kk") -> None:
+    """Bar chart of per-latent usage for several methods {name: (d,) tensor}, sorted, log scale."""
     plt = _fig()
     fig, ax = plt.subplots(figsize=(6, 3))
     width = 0.8 / max(len(usages), 1)
@@ -117,7 +170,7 @@ def plot_usage(usages: dict, path: str) -> None:
     n_dirs = max(len(u) for u in usages.values())
     ax.set_xticks(np.arange(n_dirs) + width * (len(usages) - 1) / 2, np.arange(1, n_dirs + 1))
     ax.set_xlabel("latent direction (sorted by usage)")
-    ax.set_ylabel("mean G_kk")
+    ax.set_ylabel(ylabel)
     ax.legend()
     fig.tight_layout()
     fig.savefig(path, dpi=110)
