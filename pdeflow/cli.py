@@ -12,28 +12,9 @@ from pathlib import Path
 
 import numpy as np
 
+from .problems import demo_problem
+
 __all__ = ["main", "demo_problem"]
-
-
-def demo_problem(n: int = 128):
-    """The demo's equation, grid, initial density and snapshot times.
-
-    Confined porous medium m = 2 (D = 1, kappa = 1) on [-4, 4]^2 from a three-component mixture
-    (scaled to unit mass and truncated far below the support edge so the support starts compact).
-    """
-    from .equations import PorousMedium
-    from .exact import GaussianMixture
-    from .grid import Grid
-
-    equation = PorousMedium(m=2.0, D=1.0, kappa=1.0, dim=2)
-    grid = Grid.cube(4.0, n, 2)
-    mixture = GaussianMixture.isotropic([0.4, 0.35, 0.25],
-                                        [[-1.2, -0.6], [1.1, -0.4], [0.0, 1.3]], [0.35, 0.3, 0.4])
-    rho0 = grid.sample_field(mixture.density)
-    rho0[rho0 < 1e-6 * rho0.max()] = 0.0          # compact support away from the walls
-    rho0 /= grid.integrate(rho0)
-    times = np.array([0.0, 0.05, 0.2, 0.6, 1.5])
-    return equation, grid, rho0, times
 
 
 def _demo(args) -> int:
