@@ -103,7 +103,7 @@ class StudyConfig:
     eps: tuple = (0.03, 0.1, 0.3, 1.0)
     seeds: tuple = (0,)
     perturbations: tuple = PERTURBATIONS
-    budgets: tuple = (100, 400, 1600)
+    budgets: tuple = (500, 1500, 4500)
     hidden: tuple = (64, 64)
     alphas: tuple = (1.0,)
     n_samples: int = 1000
