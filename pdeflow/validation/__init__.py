@@ -1,8 +1,12 @@
-"""pdeflow.validation: distances between samples and densities, the WGAN-critic study and
-sample-complexity rate fits."""
+"""pdeflow.validation: distances between samples and densities, epsilon studies, the
+WGAN-critic study and sample-complexity rate fits."""
 from .metrics import (Memorisation, check_cloud, density_l1, energy_distance, flow_map_error,
                       gaussian_w2, memorisation, mmd2, sinkhorn_w2, sliced_w2, wasserstein,
                       wasserstein1, wasserstein2)
+from .rates import RateFit, fit_rate
+from .study import EpsilonStudy, study_points
+from .study_config import StudyConfig
+from .study_result import StudyResult
 from .sample_complexity import PowerLaw, empirical_self_distance, fit_power_law
 from .wgan import CriticResult, DiscreteMeasure, train_wgan_critic
 
@@ -10,6 +14,7 @@ __all__ = [
     "Memorisation", "memorisation", "check_cloud", "density_l1", "energy_distance",
     "flow_map_error", "gaussian_w2", "mmd2",
     "sinkhorn_w2", "sliced_w2", "wasserstein", "wasserstein1", "wasserstein2",
-    "PowerLaw", "empirical_self_distance", "fit_power_law",
+    "PowerLaw", "empirical_self_distance", "fit_power_law", "RateFit", "fit_rate",
+    "EpsilonStudy", "StudyConfig", "StudyResult", "study_points",
     "CriticResult", "DiscreteMeasure", "train_wgan_critic",
 ]
