@@ -4,7 +4,7 @@ from .metrics import (Memorisation, check_cloud, density_l1, energy_distance, fl
                       gaussian_w2, memorisation, mmd2, sinkhorn_w2, sliced_w2, wasserstein,
                       wasserstein1, wasserstein2)
 from .rates import RateFit, fit_rate
-from .study import EpsilonStudy, study_points
+from .study import EpsilonStudy
 from .study_config import StudyConfig
 from .study_result import StudyResult
 from .sample_complexity import PowerLaw, empirical_self_distance, fit_power_law
@@ -15,6 +15,6 @@ __all__ = [
     "flow_map_error", "gaussian_w2", "mmd2",
     "sinkhorn_w2", "sliced_w2", "wasserstein", "wasserstein1", "wasserstein2",
     "PowerLaw", "empirical_self_distance", "fit_power_law", "RateFit", "fit_rate",
-    "EpsilonStudy", "StudyConfig", "StudyResult", "study_points",
+    "EpsilonStudy", "StudyConfig", "StudyResult",
     "CriticResult", "DiscreteMeasure", "train_wgan_critic",
 ]

@@ -48,7 +48,9 @@ def _cosine_modes(x, wavevectors, amplitudes, phases):
 
 def perturbation_field(kind: str, grid: Grid, seed: int) -> np.ndarray:
     """The raw (unnormalised) field w of ``kind`` at the cell centres, shape (d, *shape)."""
-    rng = np.random.default_rng([int(seed), KINDS.index(kind) if kind in KINDS else -1])
+    if kind not in KINDS:
+        raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    rng = np.random.default_rng([int(seed), KINDS.index(kind)])
     x, d = grid.coordinates(), grid.dim
     half = 0.5 * (np.asarray(grid.upper) - np.asarray(grid.lower)).max()
     if kind == "fourier-low":
@@ -73,9 +75,7 @@ def perturbation_field(kind: str, grid: Grid, seed: int) -> np.ndarray:
             diff = x - c.reshape((d,) + (1,) * d)
             out += -a * diff * np.exp(-0.5 * (diff ** 2).sum(0))
         return out
-    if kind == "cell-noise":
-        return rng.standard_normal(x.shape)
-    raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+    return rng.standard_normal(x.shape)   # cell-noise
 
 
 def _subcell_points(grid: Grid, q: int) -> np.ndarray:

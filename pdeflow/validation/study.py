@@ -38,7 +38,7 @@ from .study_data import initial_data
 from .study_points import ProblemContext, run_point
 from .study_result import StudyResult
 
-__all__ = ["EpsilonStudy", "study_points", "support_velocity", "MASS_TOLERANCE"]
+__all__ = ["EpsilonStudy", "all_points", "support_velocity", "MASS_TOLERANCE"]
 
 #: Relative mass drift above which the ground truth is rejected.
 MASS_TOLERANCE = 1e-10
@@ -82,7 +82,7 @@ def support_velocity(solution):
     return dataclasses.replace(solution, velocity=velocity)
 
 
-def study_points(config: StudyConfig) -> list:
+def all_points(config: StudyConfig) -> list:
     """Every point of the study as a parameter dict, in a fixed order."""
     points = []
     for name in config.equations:
@@ -115,7 +115,7 @@ class EpsilonStudy:
                              f"{type(config).__name__}")
         self.config = config
         self.data = initial_data(config)
-        self.points = study_points(config)
+        self.points = all_points(config)
 
     @property
     def key(self) -> str:

@@ -77,7 +77,7 @@ class StudyConfig:
     Grid and time: ``half_width`` (box [-half_width, half_width]^dim), ``grid_n`` cells per axis,
     horizon ``T``, ``n_snapshots`` equally spaced stored times, ``stationary_tolerance``.
     Study: ``eps`` ladder (> 0), ``seeds`` (perturbation directions, network initialisations,
-    samples), ``perturbations`` (of SMOOTH + ROUGH), network training ``budgets`` (steps; empty:
+    samples), ``perturbations`` (of SMOOTH + ROUGH; default all that exist in ``dim``), network training ``budgets`` (steps; empty:
     no network route), ``hidden`` widths, extra ``alphas`` > 0 (linear equations only; alpha = 0
     always runs), ``n_samples`` backward samples (exact W2 on this n), backward step ``dt``,
     ``l1_coarsen`` (density L1 on a grid coarser by this factor), ``data_seed`` (the training
@@ -102,7 +102,7 @@ class StudyConfig:
     stationary_tolerance: float = 0.1
     eps: tuple = (0.03, 0.1, 0.3, 1.0)
     seeds: tuple = (0,)
-    perturbations: tuple = PERTURBATIONS
+    perturbations: tuple | None = None
     budgets: tuple = (500, 1500, 4500)
     hidden: tuple = (64, 64)
     alphas: tuple = (1.0,)
@@ -193,11 +193,17 @@ class StudyConfig:
         if not seeds or len(set(seeds)) != len(seeds) or min(seeds) < 0:
             raise ValueError(f"seeds must be distinct integers >= 0, got {list(seeds)}")
         set_("seeds", seeds)
-        kinds = _tuple("perturbations", self.perturbations, str)
+        kinds = self.perturbations
+        if kinds is None:   # every kind that exists in this dimension
+            kinds = tuple(k for k in PERTURBATIONS if k != "rotation" or self.dim >= 2)
+        kinds = _tuple("perturbations", kinds, str)
         unknown = [k for k in kinds if k not in PERTURBATIONS]
         if unknown or len(set(kinds)) != len(kinds):
             raise ValueError(f"perturbations must be distinct names from {PERTURBATIONS}, got "
                              f"{list(kinds)}")
+        if "rotation" in kinds and self.dim < 2:
+            raise ValueError("perturbations: 'rotation' needs dim >= 2 (there is no rotation in "
+                             "1-D)")
         set_("perturbations", kinds)
         budgets = _tuple("budgets", self.budgets, int)
         if any(b < 1 for b in budgets) or len(set(budgets)) != len(budgets):

@@ -1,0 +1,122 @@
+"""Epsilon studies end to end: a tiny study, resume after a crash, Dask = serial, the CLI."""
+import h5py
+import numpy as np
+import pytest
+
+from pdeflow.cli import main
+from pdeflow.validation import study as study_module
+from pdeflow.validation import study_points
+from pdeflow.validation.point_store import PointStore
+from pdeflow.validation.study import EpsilonStudy
+from pdeflow.validation.study_config import StudyConfig
+from pdeflow.validation.study_result import StudyResult
+
+# 1-D, both equations, every route; a few seconds.
+TINY = dict(dim=1, grid_n=32, n_snapshots=8, T=2.0, stationary_tolerance=0.3, eps=[0.1, 0.3, 1.0],
+            perturbations=["fourier-low", "cell-noise"], budgets=[20], hidden=[8], alphas=[1.0],
+            n_samples=100, dt=0.05)
+
+
+def fresh_run(config, out, **kwargs):
+    study_points._CACHE.clear()          # no state carried between runs in this process
+    return EpsilonStudy(config).run(out, workers=1, progress=False, **kwargs)
+
+
+@pytest.fixture(scope="module")
+def reference(tmp_path_factory):
+    out = tmp_path_factory.mktemp("reference")
+    return fresh_run(StudyConfig(**TINY), out), out
+
+
+def test_tiny_study_end_to_end(reference):
+    result, out = reference
+    config = StudyConfig(**TINY)
+    assert len(result.rows) == len(EpsilonStudy(config).points)
+    for suffix in ("h5", "png", "txt"):
+        assert (out / f"epsilon_study.{suffix}").stat().st_size > 1000
+    assert (out / "epsilon_study.txt").read_text().strip() == result.table()
+    for problem, checks in result.checks.items():
+        assert checks["mass_drift"] < 1e-12
+        assert checks["l1_stationary_T"] < 0.05 * checks["l1_stationary_0"]
+    rows = result.rows
+    for r in rows:
+        if r["route"] == "baseline":
+            assert r["w2_gap"] == 0 and r["flow_map"] == 0
+        if r["route"] == "network":
+            assert np.isfinite(r["eps"]) and r["eps"] > 0
+        # 1-D deterministic flows are monotone maps of the same points: the optimal coupling of
+        # the two generated clouds is the identity, so W2 to the eps = 0 cloud is the flow-map error
+        if r["problem"] == "fokker-planck" and r["alpha"] == 0:
+            assert r["w2_gap"] == pytest.approx(r["flow_map"], rel=1e-9, abs=1e-12)
+    for kind in ("fourier-low", "cell-noise"):
+        errors = [r["flow_map"] for r in rows if r["kind"] == kind and r["alpha"] == 0
+                  and r["problem"] == "fokker-planck"]
+        assert errors == sorted(errors) and errors[0] > 0      # grows with eps
+    assert {f["group"] for f in result.fits} == {"smooth", "rough"}   # network: 1 budget only
+
+
+def test_hdf5_round_trip_and_replot(reference, tmp_path):
+    result, out = reference
+    loaded = StudyResult.load(out / "epsilon_study.h5")
+    assert loaded.table() == result.table()
+    assert loaded.config == result.config
+    for k, samples in result.generated.items():
+        np.testing.assert_array_equal(loaded.generated[k], samples)
+    assert loaded.plot(tmp_path / "replot.png").stat().st_size > 1000
+
+
+def test_resume_after_a_crash_gives_the_same_table(reference, tmp_path, monkeypatch):
+    result, _ = reference
+    config = StudyConfig(**TINY)
+    original_write = PointStore.write
+    writes = []
+
+    def crashing_write(self, params, results):
+        if len(writes) == 5:
+            raise KeyboardInterrupt          # killed between two points
+        writes.append(params)
+        return original_write(self, params, results)
+
+    monkeypatch.setattr(PointStore, "write", crashing_write)
+    with pytest.raises(KeyboardInterrupt):
+        fresh_run(config, tmp_path)
+    monkeypatch.setattr(PointStore, "write", original_write)
+    study = EpsilonStudy(config)
+    store = PointStore(study.cache_dir(tmp_path) / "points")
+    assert len(store.completed()) == 5                        # the partial files are valid
+    assert not (tmp_path / "epsilon_study.h5").exists()
+    computed = []
+    real_run_point = study_module.run_point
+    monkeypatch.setattr(study_module, "run_point",
+                        lambda item: computed.append(item[0]) or real_run_point(item))
+    resumed = fresh_run(config, tmp_path)
+    assert len(computed) == len(study.points) - 5              # only what was missing
+    assert not any(p in writes for p in computed)
+    assert resumed.table() == result.table()
+
+
+def test_dask_cluster_gives_the_serial_results(tmp_path):
+    from distributed import LocalCluster
+
+    config = StudyConfig(**dict(TINY, equations=["fokker-planck"], budgets=[], n_snapshots=6))
+    serial = fresh_run(config, tmp_path / "serial")
+    study_points._CACHE.clear()
+    with LocalCluster(n_workers=1, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster:
+        on_dask = EpsilonStudy(config).run(tmp_path / "dask", scheduler=cluster, progress=False)
+    assert on_dask.table() == serial.table()
+
+
+def test_cli_runs_a_study_from_toml_and_flags(tmp_path, capsys):
+    config = StudyConfig(**dict(TINY, equations=["porous"], budgets=[], n_snapshots=6))
+    path = tmp_path / "study.toml"
+    path.write_text(config.to_toml())
+    assert StudyConfig.from_toml(path) == config
+    assert main(["study", str(path), "--eps", "0.2,0.5", "--out", str(tmp_path), "--quiet",
+                 "--workers", "1"]) == 0
+    with h5py.File(tmp_path / "epsilon_study.h5") as f:
+        assert f.attrs["kind"] == "epsilon_study"
+        assert sorted(set(f["points"]["eps_nominal"][()])) == [0.0, 0.2, 0.5]
+    assert "finished" in capsys.readouterr().out
+    assert main(["study", "--equations", "diffusion", "--out", str(tmp_path)]) == 2
+    assert "equations" in capsys.readouterr().err
