@@ -50,7 +50,7 @@ _SCALARS = {"m": float, "m_a": float, "D": float, "kappa": float, "dim": int, "i
             "samples_file": str, "holdout": float, "n_train": int, "bandwidth": float,
             "half_width": float, "grid_n": int, "T": float, "n_snapshots": int,
             "stationary_tolerance": float, "n_samples": int, "dt": float, "l1_coarsen": int,
-            "data_seed": int}
+            "data_seed": int, "lr": float}
 
 
 def _list(kind):

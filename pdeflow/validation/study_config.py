@@ -77,8 +77,9 @@ class StudyConfig:
     Grid and time: ``half_width`` (box [-half_width, half_width]^dim), ``grid_n`` cells per axis,
     horizon ``T``, ``n_snapshots`` equally spaced stored times, ``stationary_tolerance``.
     Study: ``eps`` ladder (> 0), ``seeds`` (perturbation directions, network initialisations,
-    samples), ``perturbations`` (of SMOOTH + ROUGH; default all that exist in ``dim``), network training ``budgets`` (steps; empty:
-    no network route), ``hidden`` widths, extra ``alphas`` > 0 (linear equations only; alpha = 0
+    samples), ``perturbations`` (of SMOOTH + ROUGH; default all that exist in ``dim``), network
+    training ``budgets`` (steps; empty: no network route), ``hidden`` widths, Adam learning rate
+    ``lr`` (decayed 10x over the run), extra ``alphas`` > 0 (linear equations only; alpha = 0
     always runs), ``n_samples`` backward samples (exact W2 on this n), backward step ``dt``,
     ``l1_coarsen`` (density L1 on a grid coarser by this factor), ``data_seed`` (the training
     set of "empirical" and the holdout split of "samples").
@@ -103,8 +104,9 @@ class StudyConfig:
     eps: tuple = (0.03, 0.1, 0.3, 1.0)
     seeds: tuple = (0,)
     perturbations: tuple | None = None
-    budgets: tuple = (500, 1500, 4500)
+    budgets: tuple = (300, 1000, 3000)
     hidden: tuple = (64, 64)
+    lr: float = 3e-3
     alphas: tuple = (1.0,)
     n_samples: int = 1000
     dt: float = 0.01
@@ -132,7 +134,7 @@ class StudyConfig:
                              "confinement for a stationary state); use equations = ['heat'] "
                              "for kappa = 0")
         self._check_initial()
-        for name in ("half_width", "T", "bandwidth", "dt", "stationary_tolerance"):
+        for name in ("half_width", "T", "bandwidth", "dt", "stationary_tolerance", "lr"):
             set_(name, _positive(name, getattr(self, name)))
         object.__setattr__(self, "data_seed", _positive("data_seed", self.data_seed,
                                                         integer=True, allow_zero=True))

@@ -11,8 +11,8 @@ in this process, in a local worker process or on a Dask worker. Routes:
 
 Seeds (all derived from the point's ``seed``): starting samples of rho_T ``[seed, 1]``, reference
 samples of rho_0 ``[seed, 2]``, reverse-SDE noise ``[seed, 3]`` (the same noise for every eps:
-a synchronous coupling), fresh samples for the memorisation metric ``[seed, 4]``, network
-initialisation and minibatches ``seed``.
+a synchronous coupling), network initialisation and minibatches ``seed``. The training set and
+its fresh samples (memorisation) belong to the problem (``data_seed``), not to the point.
 """
 from __future__ import annotations
 
@@ -109,7 +109,7 @@ def _network(ctx, budget, seed):
         cfg = ctx.config
         model = VelocityMLP(cfg.dim, cfg.hidden, horizon=cfg.T, seed=seed)
         target = grid_solution_target(ctx.solution)
-        result = fit_regression(model, target, steps=budget, seed=seed, n_eval=8192)
+        result = fit_regression(model, target, steps=budget, lr=cfg.lr, seed=seed, n_eval=8192)
         return model, result.epsilon
 
     return _cached((ctx.key, "network", budget, seed), train)
