@@ -92,8 +92,9 @@ def grid_initial_density(density, grid: Grid, equation: GradientFlow) -> np.ndar
         raise ValueError("the initial density is not finite and positive on the grid")
     if isinstance(equation, PorousMedium):
         rho = np.where(rho < PRESENCE_CUTOFF * rho.max(), 0.0, rho)
-        inner = rho[tuple(slice(1, -1) for _ in range(grid.dim))].sum()
-        if inner < rho.sum():
+        outer = np.ones(grid.shape, dtype=bool)
+        outer[tuple(slice(1, -1) for _ in range(grid.dim))] = False
+        if np.any(rho[outer] > 0):
             raise ValueError(f"the initial data reach the edge of the box [-{grid.upper[0]}, "
                              f"{grid.upper[0]}]^{grid.dim}; enlarge half_width")
     else:
