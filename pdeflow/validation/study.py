@@ -35,7 +35,8 @@ from .executors import make_executor, run_all
 from .point_store import PointStore
 from .study_config import StudyConfig
 from .study_data import initial_data
-from .study_points import ProblemContext, run_point
+from .metrics import wasserstein2
+from .study_points import ProblemContext, run_point, sample_grid_density
 from .study_result import StudyResult
 
 __all__ = ["EpsilonStudy", "all_points", "support_velocity", "MASS_TOLERANCE"]
@@ -161,6 +162,11 @@ class EpsilonStudy:
                   "fv_steps": int(solution.diagnostics.get("steps", 0)),
                   "velocity_outside_support": "linear: n/a" if equation.is_linear
                   else "one-sided at the front, nearest occupied cell outside"}
+        # the plug-in floor: W2 between two independent n-samples of the same rho_0
+        cfg = self.config
+        a, b = (sample_grid_density(solution.density[0], grid, cfg.n_samples,
+                                    np.random.default_rng([cfg.data_seed, k])) for k in (5, 6))
+        checks["w2_plugin_floor"] = wasserstein2(a, b, max_points=cfg.max_w2_points)
         if equation.kappa > 0:
             rho_inf = grid.sample_field(equation.stationary_density)
             rho_inf /= grid.integrate(rho_inf)
