@@ -14,8 +14,6 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
-
 from .problems import demo_problem
 
 __all__ = ["main", "demo_problem"]

@@ -27,7 +27,7 @@ __all__ = ["three_component_mixture", "rings_density", "load_samples", "grid_ini
 #: away from the no-flux walls, which the finite-volume solver requires).
 PRESENCE_CUTOFF = 1e-6
 #: Linear-equation initial data are raised to LINEAR_FLOOR * max rho where they are smaller
-#: (log rho must be finite on every cell; the floor carries < 1e-12 of the mass on the default grid).
+#: (log rho must be finite on every cell; on the default grid the floor adds < 1e-25 of the mass).
 LINEAR_FLOOR = 1e-30
 
 _MEANS_2D = np.array([[-1.2, -0.6], [1.1, -0.4], [0.0, 1.3]])

@@ -37,7 +37,8 @@ def test_bad_parameters_are_named(changes, match):
 
 
 def test_t_too_short_says_which_t_would_do():
-    with pytest.raises(ValueError, match=r"T = 1.0 is too short.*T >= (\d+\.?\d*) would do") as info:
+    pattern = r"T = 1.0 is too short.*T >= (\d+\.?\d*) would do"
+    with pytest.raises(ValueError, match=pattern) as info:
         StudyConfig(T=1.0)
     needed = float(info.value.args[0].split("T >= ")[1].split(" ")[0])
     StudyConfig(T=needed)                       # the suggested T is accepted

@@ -56,12 +56,14 @@ def perturbation_field(kind: str, grid: Grid, seed: int) -> np.ndarray:
     if kind == "fourier-low":
         ks = rng.integers(-2, 3, size=(16, d))
         ks = ks[np.any(ks != 0, axis=1)][:4] * (math.pi / half)
-        return _cosine_modes(x, ks, rng.standard_normal((4, d)), rng.uniform(0, 2 * math.pi, (4, d)))
+        return _cosine_modes(x, ks, rng.standard_normal((4, d)),
+                             rng.uniform(0, 2 * math.pi, (4, d)))
     if kind == "fourier-high":
         directions = rng.standard_normal((4, d))
         directions /= np.linalg.norm(directions, axis=1, keepdims=True)
         ks = directions * (2 * math.pi / (4 * min(grid.spacing)))
-        return _cosine_modes(x, ks, rng.standard_normal((4, d)), rng.uniform(0, 2 * math.pi, (4, d)))
+        return _cosine_modes(x, ks, rng.standard_normal((4, d)),
+                             rng.uniform(0, 2 * math.pi, (4, d)))
     if kind == "rotation":
         if d < 2:
             raise ValueError("perturbation 'rotation' needs dim >= 2")
@@ -117,4 +119,5 @@ def perturbed_solution(solution, w_unit, eps: float):
     """A copy of ``solution`` whose cell velocity is v + eps w (time independent w (d, *shape))."""
     if not (math.isfinite(eps) and eps >= 0):
         raise ValueError(f"eps must be a finite number >= 0, got {eps}")
-    return dataclasses.replace(solution, velocity=solution.velocity + eps * np.asarray(w_unit)[None])
+    velocity = solution.velocity + eps * np.asarray(w_unit)[None]
+    return dataclasses.replace(solution, velocity=velocity)

@@ -5,7 +5,8 @@ Every parameter is checked when the config is made (``StudyConfig(...)``, :meth:
 what is allowed. That includes the relaxation check: with confinement kappa > 0 every equation
 here contracts W2 at rate kappa (its energy is kappa-displacement convex), so
 
-    W2(rho_T, rho_inf) <= e^{-kappa T} W2(rho_0, rho_inf) <= e^{-kappa T} sqrt(M2(rho_0) + M2(rho_inf))
+    W2(rho_T, rho_inf) <= e^{-kappa T} W2(rho_0, rho_inf)
+                       <= e^{-kappa T} sqrt(M2(rho_0) + M2(rho_inf))
 
 (M2 the second moment; the last step is the independent coupling, rho_inf is centred). T must
 bring this bound below ``stationary_tolerance * sqrt(M2(rho_inf))``; otherwise the error says

@@ -65,7 +65,7 @@ def _cached(key, make):
 
 
 def sample_grid_density(rho, grid: Grid, n: int, rng) -> np.ndarray:
-    """``n`` points (n, d) of a piecewise-constant grid density ``rho`` (*shape), uniform in cells."""
+    """``n`` points (n, d) of the piecewise-constant grid density ``rho`` (*shape)."""
     prob = np.asarray(rho, dtype=np.float64).ravel()
     cells = rng.choice(prob.size, size=int(n), p=prob / prob.sum())
     index = np.stack(np.unravel_index(cells, grid.shape), axis=1)

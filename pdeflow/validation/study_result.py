@@ -35,7 +35,8 @@ GROUPS = ("smooth", "rough", "network")
 
 
 def theory_curve(eps, anchor_eps: float, anchor_value: float) -> np.ndarray:
-    """C / log(1 + 1/eps)^(1/4) with C chosen so the curve passes through (anchor_eps, anchor_value)."""
+    """C / log(1 + 1/eps)^(1/4), C chosen so that the curve passes through
+    (anchor_eps, anchor_value)."""
     shape = lambda e: np.log1p(1.0 / np.asarray(e, dtype=np.float64)) ** -0.25  # noqa: E731
     return anchor_value / shape(anchor_eps) * shape(eps)
 
@@ -155,8 +156,9 @@ class StudyResult:
             for name in ("problem", "alpha", "group", "metric", "slope", "lo", "hi", "n", "r2",
                          "prefactor"):
                 values = [fit[name] for fit in self.fits]
+                strings = bool(values) and isinstance(values[0], str)
                 fits.create_dataset(name, data=np.array(values, dtype=h5py.string_dtype())
-                                    if values and isinstance(values[0], str) else np.asarray(values))
+                                    if strings else np.asarray(values))
             f.attrs["checks_json"] = json.dumps(self.checks)
             rho = f.create_group("rho0")
             for problem, values in self.rho0.items():
