@@ -1,4 +1,5 @@
 """StudyConfig: every bad parameter is refused, by name, before any compute."""
+import numpy as np
 import pytest
 
 from pdeflow.validation import study as study_module
@@ -75,3 +76,18 @@ def test_dimension_aware_m_and_toml_round_trip(tmp_path):
     path.write_text("eps = [0.1,")
     with pytest.raises(ValueError, match="not valid TOML"):
         StudyConfig.from_toml(path)
+
+
+def test_rings_initial_data_peak_on_the_two_radii():
+    from pdeflow.validation.study_data import initial_data
+
+    config = StudyConfig(initial="rings", equations=["fokker-planck"], T=4.0)
+    grid = config.grid()
+    rho = initial_data(config).grid_density(grid, config.equation("fokker-planck"))
+    assert grid.integrate(rho) == pytest.approx(1.0)
+    radius = np.sqrt((grid.coordinates() ** 2).sum(0)).ravel()
+    bins = np.digitize(radius, np.linspace(0, 3, 31))
+    profile = np.array([rho.ravel()[bins == b].mean() for b in range(1, 31)])
+    peaks = [0.05 + 0.1 * i for i in range(1, 29) if profile[i] > profile[i - 1]
+             and profile[i] > profile[i + 1]]
+    assert peaks == pytest.approx([1.05, 1.95], abs=0.11)
