@@ -125,7 +125,7 @@ def test_user_samples_file_with_holdout_gives_memorisation(tmp_path):
                          dt=0.02)
     result = fresh_run(config, tmp_path)
     baseline = next(r for r in result.rows if r["route"] == "baseline")
-    assert baseline["mem_median"] < 0.6
+    assert baseline["mem_median"] < 0.3          # measured 0.057; ~1 for a fresh sampler
     assert all(np.isfinite(r["mem_median"]) for r in result.rows)
 
 
@@ -142,3 +142,33 @@ def test_cli_runs_a_study_from_toml_and_flags(tmp_path, capsys):
     assert "finished" in capsys.readouterr().out
     assert main(["study", "--equations", "diffusion", "--out", str(tmp_path)]) == 2
     assert "equations" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_sigkill_mid_run_then_resume(reference, tmp_path):
+    """A real `kill -9` of `pdeflow study` while points are being written."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    result, _ = reference
+    config = tmp_path / "tiny.toml"
+    config.write_text(StudyConfig(**TINY).to_toml())
+    command = [sys.executable, "-m", "pdeflow.cli", "study", str(config), "--out",
+               str(tmp_path / "run"), "--workers", "1", "--quiet"]
+    env = dict(os.environ, PYTHONPATH=os.getcwd())
+    process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
+                               stderr=subprocess.DEVNULL)
+    points = tmp_path / "run" / "cache" / EpsilonStudy(StudyConfig(**TINY)).key / "points"
+    deadline = time.time() + 120
+    while time.time() < deadline and len(list(points.glob("*.h5"))) < 3:
+        time.sleep(0.05)
+    process.send_signal(signal.SIGKILL)
+    process.wait()
+    written = len(list(points.glob("*.h5")))
+    assert 3 <= written < len(result.rows)
+    assert len(PointStore(points).completed()) == written        # every file is complete
+    assert subprocess.run(command, env=env, stdout=subprocess.DEVNULL).returncode == 0
+    assert (tmp_path / "run" / "epsilon_study.txt").read_text().strip() == result.table()
