@@ -86,8 +86,10 @@ def _study(args) -> int:
         values = StudyConfig.from_toml(args.config).to_dict()
     values.update({k: getattr(args, k) for k in {**_LISTS, **_SCALARS}
                    if getattr(args, k) is not None})
-    if "m_a" in values and args.m is None:
+    if args.m_a is not None and args.m is None:      # a flag replaces the file's choice
         values.pop("m", None)
+    if args.m is not None and args.m_a is None:
+        values.pop("m_a", None)
     try:
         config = StudyConfig.from_dict(values)
     except ValueError as err:

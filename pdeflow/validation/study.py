@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import os
 import time
 import warnings
 from pathlib import Path
@@ -43,6 +44,8 @@ __all__ = ["EpsilonStudy", "all_points", "support_velocity", "MASS_TOLERANCE"]
 
 #: Relative mass drift above which the ground truth is rejected.
 MASS_TOLERANCE = 1e-10
+#: Share of the mass in the outer cell layer above which a RuntimeWarning says the box is small.
+WALL_WARNING = 1e-3
 
 
 def support_velocity(solution):
@@ -97,6 +100,13 @@ def all_points(config: StudyConfig) -> list:
                 points += [dict(base, route="network", kind="mlp", eps=0.0, budget=budget)
                            for budget in config.budgets]
     return points
+
+
+def _atomic(path: Path, write):
+    """``write(temporary path)`` then rename onto ``path`` (never a half-written file)."""
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    write(tmp)
+    os.replace(tmp, path)
 
 
 class EpsilonStudy:
@@ -156,9 +166,14 @@ class EpsilonStudy:
         drift = abs(solution.mass[-1] / solution.mass[0] - 1)
         if drift > MASS_TOLERANCE:
             raise RuntimeError(f"{name}: mass drift {drift:.2e} > {MASS_TOLERANCE:g}")
+        wall = float(solution.diagnostics.get("wall_mass_fraction", 0.0))
+        if wall > WALL_WARNING:
+            warnings.warn(f"{name}: the outer cell layer holds {wall:.2e} of the mass (> "
+                          f"{WALL_WARNING:g}): the no-flux walls reflect it; enlarge half_width",
+                          RuntimeWarning, stacklevel=3)
         checks = {"mass_drift": float(drift),
                   "energy_drop": float(solution.energy[0] - solution.energy[-1]),
-                  "wall_mass": float(solution.diagnostics.get("wall_mass_fraction", 0.0)),
+                  "wall_mass": wall,
                   "fv_steps": int(solution.diagnostics.get("steps", 0)),
                   "velocity_outside_support": "linear: n/a" if equation.is_linear
                   else "one-sided at the front, nearest occupied cell outside"}
@@ -214,8 +229,8 @@ class EpsilonStudy:
                 bar.close()
         result = StudyResult.from_points(self.config, self._completed(store), checks, rho0)
         result.save(out / f"{stem}.h5")
-        result.plot(out / f"{stem}.png")
-        (out / f"{stem}.txt").write_text(result.table() + "\n")
+        _atomic(out / f"{stem}.png", result.plot)
+        _atomic(out / f"{stem}.txt", lambda p: Path(p).write_text(result.table() + "\n"))
         result.wall_seconds = time.perf_counter() - start
         return result
 
