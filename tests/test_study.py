@@ -62,6 +62,11 @@ def test_hdf5_round_trip_and_replot(reference, tmp_path):
     assert loaded.config == result.config
     for k, samples in result.generated.items():
         np.testing.assert_array_equal(loaded.generated[k], samples)
+    baselines = [k for k, r in enumerate(result.rows) if r["route"] == "baseline"]
+    assert sorted(loaded.x0) == baselines
+    for k in baselines:        # the ground-truth flow map moved every starting point
+        assert loaded.x0[k].shape == loaded.generated[k].shape
+        assert np.all(np.linalg.norm(loaded.x0[k] - loaded.generated[k], axis=1) > 0)
     assert loaded.plot(tmp_path / "replot.png").stat().st_size > 1000
 
 

@@ -132,7 +132,8 @@ def _density_l1(ctx, points) -> float:
 
 def run_point(item) -> dict:
     """Compute one point; ``item`` = (params dict, ProblemContext). Returns METRICS (floats),
-    ``generated`` (n, d) samples at t = 0 and ``seconds``."""
+    ``generated`` (n, d) samples at t = 0, ``seconds``, and for the baseline ``x0`` (n, d), the
+    starting samples of rho_T (x0 -> generated is the ground-truth backward flow map)."""
     import torch
 
     torch.set_num_threads(1)   # identical numbers in every executor
@@ -165,5 +166,7 @@ def run_point(item) -> dict:
         mem = memorisation(generated, ctx.training, ctx.fresh)
         out["mem_median"], out["mem_fraction"] = mem.median_ratio, mem.fraction
     out["generated"] = generated
+    if route == "baseline":     # with ``generated``: the ground-truth backward flow map
+        out["x0"] = _start_points(ctx, seed)
     out["seconds"] = time.perf_counter() - start
     return out

@@ -60,7 +60,9 @@ class StudyResult:
     """config : the StudyConfig; rows : list of dicts (PARAMS + METRICS + seconds); generated :
     {row index: (n, d) samples at t = 0}; checks : {problem: dict of ground-truth checks};
     fits : list of dicts (problem, alpha, group, metric, slope, lo, hi, n, r2, prefactor);
-    rho0 : {problem: (*shape) initial density} (for the figure)."""
+    rho0 : {problem: (*shape) initial density} (for the figure); x0 : {row index: (n, d)
+    starting samples of rho_T} for the baseline rows (x0 -> generated is the ground-truth
+    backward flow map)."""
 
     config: StudyConfig
     rows: list
@@ -68,6 +70,7 @@ class StudyResult:
     checks: dict
     rho0: dict = field(default_factory=dict)
     fits: list = field(default_factory=list)
+    x0: dict = field(default_factory=dict)
 
     # -- construction --------------------------------------------------------------------------
     @classmethod
@@ -84,7 +87,9 @@ class StudyResult:
         order = sorted(range(len(rows)), key=lambda i: _sort_key(rows[i]))
         rows = [rows[i] for i in order]
         generated = {k: np.asarray(completed[i][1]["generated"]) for k, i in enumerate(order)}
-        result = cls(config, rows, generated, checks, rho0)
+        x0 = {k: np.asarray(completed[i][1]["x0"]) for k, i in enumerate(order)
+              if "x0" in completed[i][1]}
+        result = cls(config, rows, generated, checks, rho0, x0=x0)
         result.fits = result.fit_rates()
         return result
 
@@ -152,6 +157,9 @@ class StudyResult:
             gen = f.create_group("generated")
             for k, samples in self.generated.items():
                 gen.create_dataset(f"{k:05d}", data=samples, compression="gzip")
+            starts = f.create_group("x0")
+            for k, samples in self.x0.items():
+                starts.create_dataset(f"{k:05d}", data=samples, compression="gzip")
             fits = f.create_group("fits")
             for name in ("problem", "alpha", "group", "metric", "slope", "lo", "hi", "n", "r2",
                          "prefactor"):
@@ -180,7 +188,8 @@ class StudyResult:
             fits = [{name: _py(fit_cols[name][i]) for name in fit_cols} for i in range(m)]
             checks = json.loads(f.attrs["checks_json"])
             rho0 = {k: f["rho0"][k][()] for k in f["rho0"]}
-        return cls(config, rows, generated, checks, rho0, fits)
+            x0 = {int(k): f["x0"][k][()] for k in f["x0"]} if "x0" in f else {}
+        return cls(config, rows, generated, checks, rho0, fits, x0)
 
     def plot(self, path):
         from .study_plot import plot_study
