@@ -177,3 +177,25 @@ def test_sigkill_mid_run_then_resume(reference, tmp_path):
     assert len(PointStore(points).completed()) == written        # every file is complete
     assert subprocess.run(command, env=env, stdout=subprocess.DEVNULL).returncode == 0
     assert (tmp_path / "run" / "epsilon_study.txt").read_text().strip() == result.table()
+
+
+def test_support_velocity_vanishes_on_the_porous_stationary_state():
+    # At equilibrium xi = D p + kappa |x|^2 / 2 is constant on the support, so v = 0 there; the
+    # raw cell velocity straddles the kink of xi at the front and is O(1) on the front cells.
+    from pdeflow.equations import PorousMedium
+    from pdeflow.grid import Grid
+    from pdeflow.solvers import GridSolution
+    from pdeflow.validation.study import support_velocity
+
+    equation = PorousMedium(m=2.0, D=1.0, kappa=1.0, dim=2)
+    grid = Grid.cube(2.0, 48, 2)
+    rho = grid.sample_field(equation.stationary_density)
+    density = np.stack([rho, rho])
+    raw = np.stack([equation.velocity(r, grid) for r in density])
+    solution = GridSolution(equation, grid, np.array([0.0, 1.0]), density, raw, (),
+                            grid.integrate(density), np.zeros(2))
+    fixed = support_velocity(solution).velocity
+    occupied = rho >= 1e-6 * rho.max()
+    assert np.abs(raw[0][:, occupied]).max() > 0.3
+    assert np.abs(fixed).max() < 1e-12                      # inside, at the front and outside
+    assert np.array_equal(support_velocity(solution).density, density)
