@@ -1,10 +1,11 @@
-# The README's commands. `make demo` sets up and runs the main job; `make test` the tests.
+# The README's commands. `make study` sets up and runs the main job (the default epsilon study);
+# `make test` the tests.
 PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.pdeflow-installed
 
-.PHONY: venv install demo test test-all bench docs clean
+.PHONY: venv install study demo test test-all bench docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -15,6 +16,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 venv install: $(STAMP)
+
+study: $(STAMP)
+	$(PY) -m pdeflow.cli study --out results
 
 demo: $(STAMP)
 	$(PY) -m pdeflow.cli demo --out results

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pdeflow.cli import demo_problem
+from pdeflow.problems import demo_problem
 from pdeflow.io import load_solution, save_solution
 from pdeflow.plotting import plot_snapshots
 from pdeflow.solvers.finite_volume import solve

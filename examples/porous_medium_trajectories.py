@@ -17,7 +17,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from pdeflow.cli import demo_problem  # noqa: E402
+from pdeflow.problems import demo_problem  # noqa: E402
 from pdeflow.solvers import integrate_flow_map, solve  # noqa: E402
 
 

@@ -1,5 +1,9 @@
 """The ``pdeflow`` command line.
 
+``pdeflow study [config.toml] [--flags]``  runs an epsilon study (default: porous medium m = 2 in
+2-D from a three-component mixture plus its Fokker-Planck counterpart) and writes
+results/epsilon_study.{h5,png,txt}; flags override the TOML file's values; a killed run started
+again computes only the missing points.
 ``pdeflow demo``  solves a 2-D porous-medium problem from a three-component Gaussian mixture and
 writes its HDF5 file and a PNG of density and velocity at a few times.
 """
@@ -10,30 +14,9 @@ import sys
 import time
 from pathlib import Path
 
-import numpy as np
+from .problems import demo_problem
 
 __all__ = ["main", "demo_problem"]
-
-
-def demo_problem(n: int = 128):
-    """The demo's equation, grid, initial density and snapshot times.
-
-    Confined porous medium m = 2 (D = 1, kappa = 1) on [-4, 4]^2 from a three-component mixture
-    (scaled to unit mass and truncated far below the support edge so the support starts compact).
-    """
-    from .equations import PorousMedium
-    from .exact import GaussianMixture
-    from .grid import Grid
-
-    equation = PorousMedium(m=2.0, D=1.0, kappa=1.0, dim=2)
-    grid = Grid.cube(4.0, n, 2)
-    mixture = GaussianMixture.isotropic([0.4, 0.35, 0.25],
-                                        [[-1.2, -0.6], [1.1, -0.4], [0.0, 1.3]], [0.35, 0.3, 0.4])
-    rho0 = grid.sample_field(mixture.density)
-    rho0[rho0 < 1e-6 * rho0.max()] = 0.0          # compact support away from the walls
-    rho0 /= grid.integrate(rho0)
-    times = np.array([0.0, 0.05, 0.2, 0.6, 1.5])
-    return equation, grid, rho0, times
 
 
 def _demo(args) -> int:
@@ -59,6 +42,70 @@ def _demo(args) -> int:
     return 0
 
 
+_LISTS = {"equations": str, "eps": float, "seeds": int, "perturbations": str, "budgets": int,
+          "hidden": int, "alphas": float}
+_SCALARS = {"m": float, "m_a": float, "D": float, "kappa": float, "dim": int, "initial": str,
+            "samples_file": str, "holdout": float, "n_train": int, "bandwidth": float,
+            "half_width": float, "grid_n": int, "T": float, "n_snapshots": int,
+            "stationary_tolerance": float, "n_samples": int, "dt": float, "l1_coarsen": int,
+            "data_seed": int, "lr": float}
+
+
+def _list(kind):
+    def parse(text):
+        items = [item for item in text.split(",") if item.strip()]
+        return [kind(item) for item in items]
+    parse.__name__ = f"comma-separated {kind.__name__} list"
+    return parse
+
+
+def _add_study_parser(sub):
+    study = sub.add_parser(
+        "study", help="run an epsilon study (default: porous m = 2 + Fokker-Planck in 2-D)",
+        description="Epsilon study: W2, flow-map error and density L1 of backward samples "
+                    "against the size eps of the velocity error (docs/epsilon_study.md).")
+    study.add_argument("config", nargs="?", help="TOML file (keys of StudyConfig); flags override")
+    for name, kind in {**_LISTS, **_SCALARS}.items():
+        parse = _list(kind) if name in _LISTS else kind
+        study.add_argument(f"--{name.replace('_', '-')}", dest=name, type=parse, default=None,
+                           help="comma-separated list" if name in _LISTS else None)
+    study.add_argument("--scheduler", help="Dask scheduler address tcp://host:port "
+                                           "(default: local processes)")
+    study.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
+    study.add_argument("--out", default="results", help="output folder (default: results)")
+    study.add_argument("--quiet", action="store_true", help="no progress bars")
+    study.set_defaults(func=_study)
+
+
+def _study(args) -> int:
+    from .validation.study import EpsilonStudy
+    from .validation.study_config import StudyConfig
+
+    values = {}
+    if args.config:
+        values = StudyConfig.from_toml(args.config).to_dict()
+    values.update({k: getattr(args, k) for k in {**_LISTS, **_SCALARS}
+                   if getattr(args, k) is not None})
+    if args.m_a is not None and args.m is None:      # a flag replaces the file's choice
+        values.pop("m", None)
+    if args.m is not None and args.m_a is None:
+        values.pop("m_a", None)
+    try:
+        config = StudyConfig.from_dict(values)
+    except ValueError as err:
+        print(f"pdeflow study: {err}", file=sys.stderr)
+        return 2
+    start = time.perf_counter()
+    result = EpsilonStudy(config).run(args.out, scheduler=args.scheduler, workers=args.workers,
+                                      progress=not args.quiet)
+    elapsed = time.perf_counter() - start
+    out = Path(args.out)
+    print(result.table())
+    print(f"\nstudy of {len(result.rows)} points finished in {elapsed:.1f} s; wrote "
+          f"{out / 'epsilon_study.h5'}, {out / 'epsilon_study.png'}, {out / 'epsilon_study.txt'}")
+    return 0
+
+
 def main(argv=None) -> int:
     parser = argparse.ArgumentParser(prog="pdeflow", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -68,6 +115,7 @@ def main(argv=None) -> int:
     demo.add_argument("--n", type=int, default=128, help="cells per axis (default: 128)")
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
     demo.set_defaults(func=_demo)
+    _add_study_parser(sub)
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -1,0 +1,116 @@
+"""The study's default problems and initial data, defined once.
+
+* :func:`three_component_mixture` - the three-component Gaussian mixture in 1-3 D used by the
+  demo and the default epsilon study.
+* :func:`rings_density` - two concentric Gaussian rings (shells in 3-D, point pairs in 1-D).
+* :func:`load_samples` - a user's samples file (``.npy`` or ``.csv``, shape (n, d)).
+* :func:`grid_initial_density` - an initial density on a grid, prepared for an equation: scaled
+  to unit mass, with compact support (porous medium) or strictly positive (linear family).
+* :func:`demo_problem` - the ``pdeflow demo`` problem.
+
+Points are (n, d) arrays; densities on grids (*shape) arrays (DESIGN.md section 6).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from .equations import GradientFlow, PorousMedium
+from .exact import GaussianMixture
+from .grid import Grid
+
+__all__ = ["three_component_mixture", "rings_density", "load_samples", "grid_initial_density",
+           "demo_problem", "PRESENCE_CUTOFF", "LINEAR_FLOOR"]
+
+#: Porous-medium initial data are set to 0 where rho < PRESENCE_CUTOFF * max rho (compact support
+#: away from the no-flux walls, which the finite-volume solver requires).
+PRESENCE_CUTOFF = 1e-6
+#: Linear-equation initial data are raised to LINEAR_FLOOR * max rho where they are smaller
+#: (log rho must be finite on every cell; on the default grid the floor adds < 1e-25 of the mass).
+LINEAR_FLOOR = 1e-30
+
+_MEANS_2D = np.array([[-1.2, -0.6], [1.1, -0.4], [0.0, 1.3]])
+_THIRD_AXIS = np.array([0.3, -0.5, 0.2])
+
+
+def three_component_mixture(dim: int = 2) -> GaussianMixture:
+    """Weights (0.4, 0.35, 0.25), isotropic stds (0.35, 0.3, 0.4); means in 2-D
+    (-1.2, -0.6), (1.1, -0.4), (0, 1.3); 1-D keeps the first coordinate, 3-D appends
+    (0.3, -0.5, 0.2)."""
+    if dim not in (1, 2, 3):
+        raise ValueError(f"dim must be 1, 2 or 3, got {dim}")
+    means = _MEANS_2D[:, :1] if dim == 1 else _MEANS_2D
+    if dim == 3:
+        means = np.column_stack([_MEANS_2D, _THIRD_AXIS])
+    return GaussianMixture.isotropic([0.4, 0.35, 0.25], means, [0.35, 0.3, 0.4])
+
+
+def rings_density(x, radii=(1.0, 2.0), weights=(0.4, 0.6), width: float = 0.2) -> np.ndarray:
+    """Unnormalised sum_k w_k exp(-(|x| - r_k)^2 / (2 width^2)) / r_k^(d-1) at points (n, d).
+
+    Dividing by r_k^(d-1) gives each ring a mass proportional to w_k (shells have area ~ r^(d-1)).
+    Normalise on the grid (:func:`grid_initial_density`).
+    """
+    x = np.asarray(x, dtype=np.float64)
+    r = np.sqrt((x ** 2).sum(-1))
+    d = x.shape[-1]
+    return sum(w * np.exp(-0.5 * ((r - rk) / width) ** 2) / rk ** (d - 1)
+               for rk, w in zip(radii, weights))
+
+
+def load_samples(path, dim: int) -> np.ndarray:
+    """Samples (n, dim) from a ``.npy`` or ``.csv`` file (comma-separated, no header)."""
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"samples_file {str(path)!r} does not exist")
+    if path.suffix == ".npy":
+        data = np.load(path)
+    elif path.suffix == ".csv":
+        data = np.loadtxt(path, delimiter=",", ndmin=2)
+    else:
+        raise ValueError(f"samples_file must end in .npy or .csv, got {path.name!r}")
+    data = np.asarray(data, dtype=np.float64)
+    if data.ndim == 1 and dim == 1:
+        data = data[:, None]
+    if data.ndim != 2 or data.shape[1] != dim or len(data) < 2:
+        raise ValueError(f"samples_file must hold an (n, {dim}) array with n >= 2, got shape "
+                         f"{data.shape}")
+    if not np.all(np.isfinite(data)):
+        raise ValueError("samples_file contains NaN or inf")
+    return data
+
+
+def grid_initial_density(density, grid: Grid, equation: GradientFlow) -> np.ndarray:
+    """``density(points (n, d)) -> (n,)`` on ``grid``, prepared for ``equation``, unit mass.
+
+    Porous medium: zero below PRESENCE_CUTOFF * max (compact support); ValueError if the support
+    still touches the outer cell layer (enlarge the grid). Linear: raised to LINEAR_FLOOR * max.
+    """
+    rho = np.asarray(grid.sample_field(density), dtype=np.float64)
+    if not (np.all(np.isfinite(rho)) and rho.max() > 0):
+        raise ValueError("the initial density is not finite and positive on the grid")
+    if isinstance(equation, PorousMedium):
+        rho = np.where(rho < PRESENCE_CUTOFF * rho.max(), 0.0, rho)
+        outer = np.ones(grid.shape, dtype=bool)
+        outer[tuple(slice(1, -1) for _ in range(grid.dim))] = False
+        if np.any(rho[outer] > 0):
+            raise ValueError(f"the initial data reach the edge of the box [-{grid.upper[0]}, "
+                             f"{grid.upper[0]}]^{grid.dim}; enlarge half_width")
+    else:
+        rho = np.maximum(rho, LINEAR_FLOOR * rho.max())
+    return rho / grid.integrate(rho)
+
+
+def demo_problem(n: int = 128):
+    """The demo's equation, grid, initial density and snapshot times.
+
+    Confined porous medium m = 2 (D = 1, kappa = 1) on [-4, 4]^2 from the three-component
+    mixture (scaled to unit mass and truncated far below the support edge so the support starts
+    compact).
+    """
+    equation = PorousMedium(m=2.0, D=1.0, kappa=1.0, dim=2)
+    grid = Grid.cube(4.0, n, 2)
+    rho0 = grid_initial_density(three_component_mixture(2).density, grid, equation)
+    times = np.array([0.0, 0.05, 0.2, 0.6, 1.5])
+    return equation, grid, rho0, times
