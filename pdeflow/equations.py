@@ -29,6 +29,7 @@ import numpy as np
 __all__ = [
     "GradientFlow", "Heat", "FokkerPlanck", "PorousMedium",
     "entropy_density", "entropy_derivative", "porous_density", "porous_pressure",
+    "porous_diffusivity",
 ]
 
 
@@ -53,6 +54,12 @@ def porous_density(rho, m):
 def porous_pressure(rho, m):
     """F'(rho) = m rho^(m-1) / (m - 1), the porous-medium pressure p."""
     return m / (m - 1.0) * rho ** (m - 1.0)
+
+
+def porous_diffusivity(rho, m):
+    """rho F''(rho) = m rho^(m-1): Lap(rho^m) = div(m rho^(m-1) grad rho), so D times this is
+    the effective diffusion coefficient that bounds the explicit time step (1 for rho log rho)."""
+    return m * rho ** (m - 1.0)
 
 
 # ----------------------------------------------------------------------------------------------

@@ -90,7 +90,9 @@ def ou_transition(equation: FokkerPlanck, t):
 
 def gaussian_moments(equation: FokkerPlanck, mean, cov, t: float):
     """Mean and covariance at time t of a Gaussian N(mean, cov) under ``equation``:
-    mu_t = decay mu,  Sigma_t = decay^2 Sigma + variance I  (:func:`ou_transition`)."""
+    mu_t = decay mu,  Sigma_t = decay^2 Sigma + variance I  (:func:`ou_transition`).
+
+    ``mean`` (..., d) and ``cov`` (..., d, d) may stack several components."""
     decay, added = ou_transition(equation, _check_time(t))
     mean = np.asarray(mean, dtype=np.float64)
     cov = np.asarray(cov, dtype=np.float64)
@@ -147,6 +149,11 @@ class GaussianMixture:
         object.__setattr__(self, "means", mu)
         object.__setattr__(self, "covariances", cov)
         object.__setattr__(self, "mass", _check_positive("mass", self.mass))
+        # isotropic components (Sigma_k = c_k I, e.g. smoothed empirical measures with many
+        # components) get an O(n K) matrix-product path instead of K batched solves
+        variances = np.diagonal(cov, axis1=-2, axis2=-1)[:, 0]
+        isotropic = np.array_equal(cov, variances[:, None, None] * np.eye(d))
+        object.__setattr__(self, "_isotropic_variances", variances if isotropic else None)
 
     @classmethod
     def isotropic(cls, weights, means, stds, mass: float = 1.0) -> "GaussianMixture":
@@ -171,6 +178,11 @@ class GaussianMixture:
     def _component_log_pdf(self, x) -> np.ndarray:
         """log N_k(x) for every point and component, shape (n, K)."""
         x = _as_points(x, self.dim)
+        if self._isotropic_variances is not None:
+            var = self._isotropic_variances
+            sq = ((x * x).sum(1)[:, None] + (self.means * self.means).sum(1)[None]
+                  - 2.0 * x @ self.means.T)                               # |x - mu_k|^2, (n, K)
+            return -0.5 * (np.maximum(sq, 0.0) / var + self.dim * np.log(2 * math.pi * var))
         chol = np.linalg.cholesky(self.covariances)                       # (K, d, d)
         diff = x[:, None, :] - self.means[None]                            # (n, K, d)
         solved = np.linalg.solve(chol[None], diff[..., None])[..., 0]      # L^{-1}(x - mu)
@@ -190,6 +202,9 @@ class GaussianMixture:
         x = _as_points(x, self.dim)
         log_post = self._component_log_pdf(x) + np.log(self.weights)
         post = np.exp(log_post - logsumexp(log_post, axis=1, keepdims=True))    # (n, K)
+        if self._isotropic_variances is not None:                          # -sum_k p_k (x - mu_k) / c_k
+            scaled = post / self._isotropic_variances
+            return scaled @ self.means - scaled.sum(1)[:, None] * x
         diff = x[:, None, :] - self.means[None]
         comp = -np.linalg.solve(self.covariances[None], diff[..., None])[..., 0]  # (n, K, d)
         return (post[..., None] * comp).sum(1)
@@ -206,9 +221,8 @@ class GaussianMixture:
         """This mixture transported by ``equation`` to time t (weights unchanged)."""
         if equation.dim != self.dim:
             raise ValueError(f"equation.dim = {equation.dim} differs from the mixture's {self.dim}")
-        means, covs = zip(*(gaussian_moments(equation, m, c, t)
-                            for m, c in zip(self.means, self.covariances)))
-        return GaussianMixture(self.weights, np.array(means), np.array(covs), self.mass)
+        means, covs = gaussian_moments(equation, self.means, self.covariances, t)  # all K at once
+        return GaussianMixture(self.weights, means, covs, self.mass)
 
 
 @dataclass(frozen=True)

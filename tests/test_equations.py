@@ -57,6 +57,17 @@ def test_porous_pressure_and_its_inverse():
     assert PorousMedium.dimension_aware(1.0, dim=2).m == 1.5
 
 
+def test_porous_diffusivity_is_rho_times_second_derivative_of_F():
+    """Lap(rho^m) = div(m rho^(m-1) grad rho): the diffusivity is rho F''(rho), checked by
+    central differences of F' = porous_pressure."""
+    from pdeflow.equations import porous_diffusivity, porous_pressure
+
+    rho, h = np.linspace(0.2, 3.0, 9), 1e-5
+    for m in [1.5, 2.0, 3.0]:
+        second = (porous_pressure(rho + h, m) - porous_pressure(rho - h, m)) / (2 * h)
+        np.testing.assert_allclose(porous_diffusivity(rho, m), rho * second, rtol=1e-8)
+
+
 def test_velocity_needs_positive_density_for_the_linear_family():
     grid = Grid.cube(1.0, 8, 1)
     with pytest.raises(ValueError, match="rho"):

@@ -8,8 +8,8 @@ from hypothesis import given, strategies as st
 from scipy.stats import norm
 
 from pdeflow.grid import Grid
-from pdeflow.validation import (density_l1, energy_distance, flow_map_error, gaussian_w2, mmd2,
-                                sinkhorn_w2, sliced_w2, wasserstein1, wasserstein2)
+from pdeflow.validation import (density_l1, energy_distance, flow_map_error, gaussian_w2,
+                                memorisation, mmd2, sinkhorn_w2, sliced_w2, wasserstein1, wasserstein2)
 
 A = np.array([[1.0, 0.3], [0.3, 0.5]])
 B = np.diag([0.4, 1.2])
@@ -129,3 +129,28 @@ def test_flow_map_error_and_density_l1():
 def test_bad_input_raises_value_error(call):
     with pytest.raises(ValueError):
         call()
+
+
+def test_memorisation_separates_copies_from_fresh_samples():
+    rng = np.random.default_rng(0)
+    training, fresh = rng.standard_normal((2000, 2)), rng.standard_normal((2000, 2))
+    copies = training[:500] + 1e-4 * rng.standard_normal((500, 2))
+    memorised = memorisation(copies, training, fresh)
+    assert memorised.median_ratio < 0.01 and memorised.fraction == 1.0
+    # a generator that samples the target afresh: ratios scatter around 1 (training and fresh
+    # are exchangeable), few below 1/3
+    new = memorisation(rng.standard_normal((1000, 2)), training, fresh)
+    print(f"fresh generator: median ratio {new.median_ratio:.3f}, fraction {new.fraction:.3f}")
+    assert 0.85 < new.median_ratio < 1.15
+    assert new.fraction < 0.25
+    assert new.ratios.shape == (1000,)
+
+
+def test_memorisation_bad_input():
+    x = np.zeros((4, 2))
+    with pytest.raises(ValueError, match="threshold"):
+        memorisation(x + 1, x, x + 2, threshold=1.5)
+    with pytest.raises(ValueError, match="training"):
+        memorisation(x, np.zeros((4, 3)), x)
+    with pytest.raises(ValueError, match="fresh"):
+        memorisation(x, x + 1, x)

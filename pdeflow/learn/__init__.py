@@ -1,5 +1,9 @@
 """pdeflow.learn: torch fields v_theta(t, x), their training against PDE truth, the
-log-Fokker-Planck residual and kernel density estimates from particles."""
+log-Fokker-Planck residual and kernel density estimates from particles.
+
+The backward samplers that a trained field drives live with the flow-map code they share
+(:mod:`pdeflow.solvers.backward`, numpy only) and are re-exported here."""
+from ..solvers.backward import sample_backward, score_velocity
 from .kde import GaussianKDE, bandwidth_factor, porous_velocity
 from .networks import (ConservativeVelocity, Field, PotentialMLP, PotentialScore, ScoreMLP,
                        ScoreVelocity, StationaryPotential, TimeEmbedding, VelocityMLP,
@@ -11,6 +15,7 @@ from .training import (EpsilonEstimate, TrainResult, epsilon_from_batch, field_e
                         fit_regression, ou_coefficients, sample_times, train_loop)
 
 __all__ = [
+    "sample_backward", "score_velocity",
     "GaussianKDE", "bandwidth_factor", "porous_velocity",
     "ConservativeVelocity", "Field", "PotentialMLP", "PotentialScore", "ScoreMLP",
     "ScoreVelocity", "StationaryPotential", "TimeEmbedding", "VelocityMLP", "as_numpy_velocity",

@@ -22,6 +22,7 @@ _JIT = dict(cache=True, nogil=True, error_model="numpy")
 # The physics is compiled from pdeflow.equations, never retyped.
 _log_density = numba.njit(inline="always")(equations.entropy_derivative)
 _pressure = numba.njit(inline="always")(equations.porous_pressure)
+_diffusivity = numba.njit(inline="always")(equations.porous_diffusivity)
 
 LINEAR, POROUS = 0, 1
 OK, DT_TOO_LARGE, NONFINITE, STEP_BUDGET = 0, 1, 2, 3
@@ -109,7 +110,7 @@ def cch_rhs(rho, V, inv_h, kind, D, m, order, xi, out):
                     out[i, j, k] -= f * inv_h[0]
                     out[i + 1, j, k] += f * inv_h[0]
                     a0 = max(a0, a)
-    d_eff = D if kind == LINEAR else D * m * rmax ** (m - 1.0)
+    d_eff = D if kind == LINEAR else D * _diffusivity(rmax, m)
     transport = 2.0 * (a0 * inv_h[0] * (n0 > 1) + a1 * inv_h[1] * (n1 > 1) + a2 * inv_h[2] * (n2 > 1))
     parabolic = 2.0 * d_eff * ((n0 > 1) * inv_h[0] ** 2 + (n1 > 1) * inv_h[1] ** 2
                                + (n2 > 1) * inv_h[2] ** 2)

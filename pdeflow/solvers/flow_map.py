@@ -209,10 +209,12 @@ def _rk4_vectorised(v, x0, times, *, dt, box, **_):
         h = span / nsub
         for m in range(nsub):
             t = times[s] + m * h
+            # the last stage lands exactly on the output time (no round-off past t = 0)
+            t_next = times[s + 1] if m == nsub - 1 else t + h
             k1 = f(t, x)
             k2 = f(t + h / 2, x + h / 2 * k1)
             k3 = f(t + h / 2, x + h / 2 * k2)
-            k4 = f(t + h, x + h * k3)
+            k4 = f(t_next, x + h * k3)
             x = f.accept(x, x + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4), s + 1)
         steps += nsub
         positions[s + 1] = x

@@ -9,6 +9,8 @@
 * :func:`flow_map_error` - ||Y_a - Y_b||_{L2(rho)} on shared starting points.
 * :func:`density_l1` - int |rho_a - rho_b| dx on a grid.
 * :func:`gaussian_w2` - the closed form (Bures) W2 between two Gaussians, for checks.
+* :func:`memorisation` - nearest-training-point vs nearest-fresh-point distance ratios of
+  generated samples (does a generator return its training set?).
 
 Points are (n, d) arrays (DESIGN.md section 6); distances are in length units (mmd2 is in the
 kernel's units). Bad input raises ValueError naming the argument.
@@ -17,13 +19,16 @@ from __future__ import annotations
 
 import math
 import warnings
+from dataclasses import dataclass
 
 import numpy as np
 import ot
 from scipy.linalg import sqrtm
+from scipy.spatial import cKDTree
 
 __all__ = ["wasserstein", "wasserstein1", "wasserstein2", "sinkhorn_w2", "sliced_w2", "mmd2",
-           "energy_distance", "flow_map_error", "density_l1", "gaussian_w2", "check_cloud"]
+           "energy_distance", "flow_map_error", "density_l1", "gaussian_w2", "check_cloud",
+           "Memorisation", "memorisation"]
 
 
 def check_cloud(x, name: str = "x", dim: int | None = None) -> np.ndarray:
@@ -190,3 +195,44 @@ def gaussian_w2(mean_a, cov_a, mean_b, cov_b) -> float:
     cross = np.real(sqrtm(root_a @ cov_b @ root_a))
     w2sq = ((mean_a - mean_b) ** 2).sum() + np.trace(cov_a + cov_b - 2 * cross)
     return math.sqrt(max(float(w2sq), 0.0))
+
+
+@dataclass(frozen=True)
+class Memorisation:
+    """Nearest-neighbour ratios of generated points (see :func:`memorisation`).
+
+    ratios : (n,) distance to the nearest training point / distance to the nearest fresh point.
+    median_ratio : median of ``ratios`` (about 1 for a generator that does not copy its training
+        set; tends to 0 when it returns training points).
+    fraction : share of generated points with ratio < ``threshold`` (counted as copies).
+    """
+
+    ratios: np.ndarray
+    median_ratio: float
+    fraction: float
+    threshold: float
+
+
+def memorisation(generated, training, fresh, threshold: float = 1.0 / 3.0) -> Memorisation:
+    """Does a generator return its training set?
+
+    For each generated point, the distance to its nearest point of ``training`` (N, d) is divided
+    by the distance to its nearest point of ``fresh`` (M, d), an independent sample of the same
+    target that the generator never saw. Use M = N so both sets are equally dense: a generator
+    that samples the target afresh then gives ratios around 1, one that copies training points
+    gives ratios near 0. ``threshold`` in (0, 1) sets which ratios count as copies (1/3 is the
+    usual choice in the memorisation literature).
+    """
+    generated = check_cloud(generated, "generated")
+    training = check_cloud(training, "training", generated.shape[1])
+    fresh = check_cloud(fresh, "fresh", generated.shape[1])
+    if not 0 < threshold < 1:
+        raise ValueError(f"threshold must lie in (0, 1), got {threshold}")
+    d_train = cKDTree(training).query(generated)[0]
+    d_fresh = cKDTree(fresh).query(generated)[0]
+    if np.any(d_fresh == 0):
+        raise ValueError("fresh contains generated points exactly; it must be an independent "
+                         "sample of the target")
+    ratios = d_train / d_fresh
+    return Memorisation(ratios=ratios, median_ratio=float(np.median(ratios)),
+                        fraction=float(np.mean(ratios < threshold)), threshold=float(threshold))
