@@ -73,10 +73,11 @@ def run(args) -> str:
     floor_cfg = dataclasses.replace(cfg, n_reference=min(cfg.n_reference, args.floor_reference))
     truths = {name: make_truth(name, cfg) for name in targets}
     records, floors, start = [], [], time.perf_counter()
-    for name in targets:
-        t0 = time.perf_counter()
-        floors.append(floor_case(name, 0, floor_cfg))
-        print(f"floor {name}: {floors[-1]} ({time.perf_counter() - t0:.0f} s)", flush=True)
+    for seed in range(seeds):
+        for name in targets:
+            t0 = time.perf_counter()
+            floors.append(floor_case(name, seed, floor_cfg))
+            print(f"floor {name}: {floors[-1]} ({time.perf_counter() - t0:.0f} s)", flush=True)
     for seed in range(seeds):
         for name in targets:
             for w in weights:
@@ -114,12 +115,26 @@ def table(rows, floors) -> str:
         cells = " | ".join(f"{stats[m][0]:.4f} +- {stats[m][1]:.4f}" for m, _ in METRICS)
         lines.append(f"| {name} | {w:g} | {k} | {cells} | {stats['w2sq_bias'][0]:.4f} |")
     lines.append("")
-    lines.append("| target (exact score) | W2^2 ODE-SDE | W2^2 SDE-target | W2^2 ODE-target | "
-                 "plug-in bias |\n|---|---|---|---|---|")
-    for i, name in enumerate(floors["target"]):
-        lines.append(f"| {name} | " + " | ".join(f"{floors[k][i]:.4f}" for k in (
-            "w2sq_ode_sde", "w2sq_sde_target", "w2sq_ode_target", "w2sq_bias")) + " |")
+    lines.append("| target (exact score) | seeds | W2^2 ODE-SDE | W2^2 SDE-target | "
+                 "W2^2 ODE-target | plug-in bias |\n|---|---|---|---|---|---|")
+    for name, k, stats in floor_summary(floors):
+        lines.append(f"| {name} | {k} | " + " | ".join(f"{stats[m][0]:.4f} +- {stats[m][1]:.4f}"
+                                                        for m in FLOOR_KEYS) + " |")
     return "\n".join(lines)
+
+
+FLOOR_KEYS = ("w2sq_ode_sde", "w2sq_sde_target", "w2sq_ode_target", "w2sq_bias")
+
+
+def floor_summary(floors: dict) -> list:
+    """Rows (target, n_seeds, {metric: (mean, sd)}) of the exact-score runs."""
+    out = []
+    for name in dict.fromkeys(floors["target"]):
+        sel = floors["target"] == name
+        out.append((name, int(sel.sum()), {m: (floors[m][sel].mean(), floors[m][sel].std(ddof=1)
+                                                if sel.sum() > 1 else float("nan"))
+                                            for m in FLOOR_KEYS}))
+    return out
 
 
 def figure(rows, floors, path: str) -> None:
@@ -139,10 +154,10 @@ def figure(rows, floors, path: str) -> None:
                         capsize=3, label=label)
         ax.axhline(np.mean([r[3]["w2sq_bias"][0] for r in sub]), color="grey", lw=1,
                    label="plug-in bias")
-        i = list(floors["target"]).index(name) if name in list(floors["target"]) else None
-        if i is not None:
-            ax.axhline(floors["w2sq_ode_sde"][i], color="k", ls="--", lw=0.8,
-                       label="ODE vs SDE, exact score")
+        for fname, _, stats in floor_summary(floors):
+            if fname == name:
+                ax.axhline(stats["w2sq_ode_sde"][0], color="k", ls="--", lw=0.8,
+                           label="ODE vs SDE, exact score")
         ax.set_xticks(x, [f"{r[1]:g}" for r in sub])
         ax.set_yscale("log")
         ax.set_xlabel("w_R")
@@ -150,14 +165,17 @@ def figure(rows, floors, path: str) -> None:
     axes[0].set_ylabel("squared W2")
     axes[0].legend(fontsize=7)
     ax = axes[-1]
-    for name in names:
+    for i, name in enumerate(names):
         sub = [r for r in rows if r[0] == name]
-        ax.errorbar(np.arange(len(sub)), [r[3]["eps2"][0] for r in sub],
-                    [r[3]["eps2"][1] for r in sub], fmt="o-", capsize=3, label=name)
+        for key, style, label in (("eps2", "o-", "[t_min, T]"),
+                                  ("eps2_early", "s--", "[t_min, 1]")):
+            ax.errorbar(np.arange(len(sub)) + 0.05 * i, [r[3][key][0] for r in sub],
+                        [r[3][key][1] for r in sub], fmt=style, color=f"C{i}", capsize=3,
+                        label=f"{name} {label}")
     ax.set_xticks(np.arange(len(sub)), [f"{r[1]:g}" for r in sub])
     ax.set_yscale("log")
     ax.set_xlabel("w_R")
-    ax.set_title("score error eps^2 vs truth")
+    ax.set_title("score error eps^2 vs truth (mean +- sd)")
     ax.legend(fontsize=7)
     fig.tight_layout()
     os.makedirs(os.path.dirname(path) or ".", exist_ok=True)

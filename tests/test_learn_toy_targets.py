@@ -1,4 +1,4 @@
-"""The 2-D toy data sets lie where they should, and the empirical truth is the exact mixture flow."""
+"""The 2-D toy data sets lie where they should; the empirical truth is the exact mixture flow."""
 
 import math
 

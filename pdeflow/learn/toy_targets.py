@@ -1,14 +1,14 @@
 """Seeded 2-D toy data sets of the score-based diffusion literature, and the exact flow that
 stands in for their forward solution.
 
-* :func:`ring_mixture` - k isotropic Gaussians on a circle (a :class:`~pdeflow.exact.GaussianMixture`,
-  so its Fokker-Planck evolution is exact).
+* :func:`ring_mixture` - k isotropic Gaussians on a circle (a
+  :class:`~pdeflow.exact.GaussianMixture`, so its Fokker-Planck evolution is exact).
 * :func:`two_circles` - points on two concentric circles (optionally with radial Gaussian noise).
 * :func:`checkerboard` - points uniform on the dark squares of a k x k board centred at 0.
 * :func:`empirical_flow` - the exact heat / Fokker-Planck flow of a reference sample smoothed by
   a small Gaussian bandwidth: the "truth" for targets without a closed-form density.
 * :class:`EmpiricalFlow` - the same law as :func:`empirical_flow`, with a fast score for large M.
-* :func:`toy_sampler` - the three above by name, as ``sample(n, seed) -> (n, 2)``.
+* :func:`toy_sampler` - the three data sets by name, as ``sample(n, seed) -> (n, 2)``.
 
 Lengths are in the units of the equation (the f = -x, g = 1 stationary law N(0, I/2) has
 standard deviation 0.71, so the default sizes put the data at the same scale).
@@ -39,7 +39,8 @@ def _check_positive(name: str, value) -> float:
 
 
 def ring_mixture(k: int = 8, radius: float = 1.0, std: float = 0.1) -> GaussianMixture:
-    """Equal-weight mixture of ``k`` Gaussians N(mu_j, std^2 I), mu_j = radius (cos, sin)(2 pi j/k)."""
+    """Equal-weight mixture of ``k`` Gaussians N(mu_j, std^2 I),
+    mu_j = radius (cos, sin)(2 pi j / k)."""
     if int(k) != k or k < 1:
         raise ValueError(f"k must be a positive integer, got {k}")
     radius, std = _check_positive("radius", radius), _check_positive("std", std)
@@ -116,7 +117,8 @@ class EmpiricalFlow:
     def __init__(self, equation, reference, bandwidth: float):
         reference = np.asarray(reference, dtype=np.float64)
         if reference.ndim != 2 or len(reference) < 1 or not np.all(np.isfinite(reference)):
-            raise ValueError(f"reference must be a finite (M, d) array, got shape {reference.shape}")
+            raise ValueError(f"reference must be a finite (M, d) array, got shape "
+                             f"{reference.shape}")
         if reference.shape[1] != equation.dim:
             raise ValueError(f"reference has {reference.shape[1]} columns, equation.dim = "
                              f"{equation.dim}")
