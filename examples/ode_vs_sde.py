@@ -26,7 +26,8 @@ import torch
 
 from pdeflow.learn.toy_targets import TOY_TARGETS
 from pdeflow.validation.ode_vs_sde import (StudyConfig, floor_case, load_results, make_truth,
-                                           run_case, save_results)
+                                           profile_record, profile_times, run_case,
+                                           save_results, train_model)
 
 WEIGHTS = (0.0, 0.1, 1.0, 10.0)
 METRICS = (("w2sq_ode_sde", "W2^2 ODE-SDE"), ("w2sq_sde_target", "W2^2 SDE-target"),
@@ -50,6 +51,9 @@ def parse(argv=None):
     p.add_argument("--figure", default="docs/img/ode_vs_sde.png")
     p.add_argument("--report", default=None, help="only print the table / draw the figure of "
                    "an existing results file")
+    p.add_argument("--add-profiles", default=None, help="retrain every network of an existing "
+                   "results file (deterministic: the stored DSM loss is checked), add its score-"
+                   "error profile e(t) and any missing exact-score floors, rewrite the file")
     return p.parse_args(argv)
 
 
@@ -95,24 +99,77 @@ def run(args) -> str:
     return args.out
 
 
+def rows_of(columns: dict) -> list:
+    """Columns (dict of arrays) back to a list of row dicts."""
+    n = len(columns["target"])
+    return [{k: (v[i].item() if np.ndim(v[i]) == 0 and not isinstance(v[i], str) else v[i])
+             for k, v in columns.items()} for i in range(n)]
+
+
+def add_profiles(path: str) -> str:
+    """Retrain the networks of ``path``, add e(t) profiles and the floors of every seed."""
+    torch.set_num_threads(1)
+    runs, floors, cfg_dict, meta = load_results(path)
+    cfg_dict["hidden"] = tuple(cfg_dict["hidden"])
+    cfg = StudyConfig(**cfg_dict)
+    records, floor_rows = rows_of(runs), rows_of(floors)
+    floor_cfg = dataclasses.replace(cfg, n_reference=min(cfg.n_reference, 1000))
+    have = {(f["target"], int(f["seed"])) for f in floor_rows}
+    for seed in sorted({int(r["seed"]) for r in records}):
+        for name in dict.fromkeys(r["target"] for r in records):
+            if (name, seed) not in have:
+                floor_rows.append(floor_case(name, seed, floor_cfg))
+    truths = {name: make_truth(name, cfg) for name in dict.fromkeys(runs["target"])}
+    blank = {"profile": np.full(len(profile_times(cfg)), np.nan), "eps2_profile": np.nan,
+             "eps2_profile_early": np.nan}
+    for r in records:
+        for key, value in blank.items():
+            r.setdefault(key, value)
+    start = time.perf_counter()
+    for r in records:
+        model, result = train_model(r["target"], r["w_R"], int(r["seed"]), cfg)
+        tail = max(1, cfg.steps // 10)
+        loss = float(np.mean(result.extra["dsm"][-tail:]))
+        if not np.isclose(loss, r["dsm_loss"], rtol=1e-6, atol=0):
+            raise RuntimeError(f"retrained {r['target']} w_R={r['w_R']} seed={r['seed']} is not "
+                               f"the stored network (DSM loss {loss} vs {r['dsm_loss']})")
+        r.update(profile_record(model, truths[r["target"]], cfg, int(r["seed"])))
+        meta["profile_times"] = profile_times(cfg).tolist()
+        meta["profile_seconds"] = time.perf_counter() - start
+        save_results(path, records, floor_rows, cfg, meta)
+        print(f"{r['target']:16s} w_R={r['w_R']:<5g} seed={int(r['seed'])} "
+              f"eps2_profile={r['eps2_profile']:.4f} early={r['eps2_profile_early']:.4f} "
+              f"({time.perf_counter() - start:.0f} s)", flush=True)
+    return path
+
+
+def metrics_of(runs: dict) -> tuple:
+    """The table's columns: eps^2 by quadrature of the profile when the file has it."""
+    if "eps2_profile" in runs and np.all(np.isfinite(runs["eps2_profile"])):
+        return METRICS[:3] + (("eps2_profile", "eps^2 [t_min, T]"),
+                              ("eps2_profile_early", "eps^2 [t_min, 1]"))
+    return METRICS
+
+
 def summarise(runs: dict) -> list:
     """Rows (target, w_R, n_seeds, {metric: (mean, sd)}) from the run columns."""
     rows = []
+    keys = [m for m, _ in metrics_of(runs)] + ["w2sq_bias", "eps2", "eps2_early"]
     for name in dict.fromkeys(runs["target"]):
         for w in sorted(set(runs["w_R"][runs["target"] == name])):
             sel = (runs["target"] == name) & (runs["w_R"] == w)
             stats = {key: (runs[key][sel].mean(), runs[key][sel].std(ddof=1) if sel.sum() > 1
-                           else float("nan")) for key in [m for m, _ in METRICS] + ["w2sq_bias"]}
+                           else float("nan")) for key in dict.fromkeys(keys)}
             rows.append((name, w, int(sel.sum()), stats))
     return rows
 
 
-def table(rows, floors) -> str:
-    head = ("| target | w_R | seeds | " + " | ".join(label for _, label in METRICS)
-            + " | plug-in bias |\n|" + "---|" * (len(METRICS) + 4))
+def table(rows, floors, metrics=METRICS) -> str:
+    head = ("| target | w_R | seeds | " + " | ".join(label for _, label in metrics)
+            + " | plug-in bias |\n|" + "---|" * (len(metrics) + 4))
     lines = [head]
     for name, w, k, stats in rows:
-        cells = " | ".join(f"{stats[m][0]:.4f} +- {stats[m][1]:.4f}" for m, _ in METRICS)
+        cells = " | ".join(f"{stats[m][0]:.4f} +- {stats[m][1]:.4f}" for m, _ in metrics)
         lines.append(f"| {name} | {w:g} | {k} | {cells} | {stats['w2sq_bias'][0]:.4f} |")
     lines.append("")
     lines.append("| target (exact score) | seeds | W2^2 ODE-SDE | W2^2 SDE-target | "
@@ -167,8 +224,10 @@ def figure(rows, floors, path: str) -> None:
     ax = axes[-1]
     for i, name in enumerate(names):
         sub = [r for r in rows if r[0] == name]
-        for key, style, label in (("eps2", "o-", "[t_min, T]"),
-                                  ("eps2_early", "s--", "[t_min, 1]")):
+        quad = "eps2_profile" in sub[0][3]
+        for key, style, label in ((("eps2_profile" if quad else "eps2"), "o-", "[t_min, T]"),
+                                  (("eps2_profile_early" if quad else "eps2_early"), "s--",
+                                   "[t_min, 1]")):
             ax.errorbar(np.arange(len(sub)) + 0.05 * i, [r[3][key][0] for r in sub],
                         [r[3][key][1] for r in sub], fmt=style, color=f"C{i}", capsize=3,
                         label=f"{name} {label}")
@@ -183,18 +242,50 @@ def figure(rows, floors, path: str) -> None:
     plt.close(fig)
 
 
+def profile_figure(runs: dict, times, path: str) -> None:
+    """e(t) = E|s_theta - s|^2 against t, mean over seeds, one panel per target."""
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(dict.fromkeys(runs["target"]))
+    fig, axes = plt.subplots(1, len(names), figsize=(4.2 * len(names), 3.4), sharey=True)
+    for ax, name in zip(np.atleast_1d(axes), names):
+        for i, w in enumerate(sorted(set(runs["w_R"][runs["target"] == name]))):
+            sel = (runs["target"] == name) & (runs["w_R"] == w)
+            ax.loglog(times, runs["profile"][sel].mean(0), "o-", ms=3, color=f"C{i}",
+                      label=f"w_R = {w:g}")
+        ax.set_xlabel("t")
+        ax.set_title(name)
+    np.atleast_1d(axes)[0].set_ylabel("E|s_theta - s|^2 (mean over seeds)")
+    np.atleast_1d(axes)[0].legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+
+
 def report(path: str, figure_path: str) -> None:
     runs, floors, cfg, meta = load_results(path)
     rows = summarise(runs)
     print(f"config: {cfg}\nmeta: {meta}\n")
-    print(table(rows, floors))
+    print(table(rows, floors, metrics_of(runs)))
     figure(rows, floors, figure_path)
     print(f"\nfigure: {figure_path}")
+    if "profile" in runs and np.all(np.isfinite(runs["profile"])):
+        prof_path = figure_path.replace(".png", "_profile.png")
+        profile_figure(runs, meta["profile_times"], prof_path)
+        print(f"profile figure: {prof_path}")
+        print("\n| target | w_R | " + " | ".join(f"t={t:.3g}" for t in meta["profile_times"][::4])
+              + " |\n|" + "---|" * (2 + len(meta["profile_times"][::4])))
+        for name, w, _, _ in rows:
+            sel = (runs["target"] == name) & (runs["w_R"] == w)
+            mean = runs["profile"][sel].mean(0)[::4]
+            print(f"| {name} | {w:g} | " + " | ".join(f"{v:.3g}" for v in mean) + " |")
 
 
 def main(argv=None):
     args = parse(argv)
-    path = args.report or run(args)
+    path = args.report or (add_profiles(args.add_profiles) if args.add_profiles else run(args))
     report(path, args.figure)
 
 

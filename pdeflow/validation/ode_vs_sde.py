@@ -37,7 +37,8 @@ from ..solvers.backward import sample_backward
 from .metrics import wasserstein
 
 __all__ = ["StudyConfig", "Truth", "EQUATION", "make_truth", "score_target", "make_model",
-           "backward_pair", "distances", "run_case", "floor_case", "save_results", "load_results"]
+           "train_model", "backward_pair", "distances", "error_profile", "profile_eps2",
+           "profile_times", "run_case", "floor_case", "save_results", "load_results"]
 
 
 @dataclass(frozen=True)
@@ -115,6 +116,26 @@ def score_target(truth: Truth, t_min: float, t_max: float, n_times: int = 32) ->
                            t_min, t_max, n_times)
 
 
+def error_profile(model, truth: Truth, times, n_per_time: int, seed) -> np.ndarray:
+    """Mean squared score error e(t_k) = E_{rho_t}|s_theta - s|^2 at each time of ``times`` (K,),
+    on ``n_per_time`` exact samples per time; returns (K,)."""
+    rng = np.random.default_rng(seed)
+    out = np.empty(len(times))
+    for k, t in enumerate(times):
+        x = truth.sample(float(t), int(n_per_time), rng)
+        out[k] = np.mean(((model(float(t), x) - truth.flow.score(float(t), x)) ** 2).sum(1))
+    return out
+
+
+def profile_eps2(times, profile, t_max: float | None = None) -> float:
+    """eps^2 = int e(t) dt over [times[0], t_max] by the trapezoid rule on the (log-spaced)
+    nodes ``times``; with the error concentrated near t_min this is far less noisy than
+    uniform Monte Carlo in t."""
+    times, profile = np.asarray(times, dtype=np.float64), np.asarray(profile, dtype=np.float64)
+    keep = times <= (times[-1] if t_max is None else t_max) + 1e-12
+    return float(np.trapezoid(profile[keep], times[keep]))
+
+
 def backward_pair(equation, velocity, y, T: float, t_min: float, steps: int, seed):
     """(ODE, SDE) samples (n, d) at t_min from the same starting points ``y`` (n, d) at T:
     fixed-step Euler (alpha = 0) and Euler-Maruyama (alpha = 1, noise from ``seed``), ``steps``
@@ -147,20 +168,34 @@ def make_model(config: StudyConfig, seed: int, equation: FokkerPlanck = EQUATION
     return PotentialScore(StationaryPotential(mlp, equation) if config.stationary_base else mlp)
 
 
-def run_case(name: str, residual_weight: float, seed: int, config: StudyConfig,
-             truth: Truth | None = None, equation: FokkerPlanck = EQUATION) -> dict:
-    """Train, sample and measure one (target, w_R, seed). Returns a flat dict of floats: eps^2
-    over [t_min, T] and [t_min, 1] (+ standard errors), the W2^2 of :func:`distances`, the final
-    training losses and wall times."""
-    truth = truth or make_truth(name, config, equation)
+def profile_times(config: StudyConfig, k: int = 24) -> np.ndarray:
+    """``k`` log-spaced times from t_min to T (the nodes of the score-error profile)."""
+    return np.geomspace(config.t_min, config.T, k)
+
+
+def train_model(name: str, residual_weight: float, seed: int, config: StudyConfig,
+                equation: FokkerPlanck = EQUATION):
+    """(model, TrainResult): DSM + w_R E[R^2] on ``config.n_train`` samples of target ``name``
+    (seed [seed, 0]); deterministic for a given (name, w_R, seed, config) on one thread."""
     sampler, _ = toy_sampler(name)
     data = sampler(config.n_train, [seed, 0])
     model = make_model(config, seed, equation)
-    start = time.perf_counter()
     result = fit_dsm(model, equation, data, config.t_min, config.T, steps=config.steps,
                      batch_size=config.batch_size, lr=config.lr, seed=seed,
                      residual_weight=residual_weight, n_eval=0,
                      time_sampling=config.time_sampling)
+    return model, result
+
+
+def run_case(name: str, residual_weight: float, seed: int, config: StudyConfig,
+             truth: Truth | None = None, equation: FokkerPlanck = EQUATION) -> dict:
+    """Train, sample and measure one (target, w_R, seed). Returns a flat dict: eps^2 over
+    [t_min, T] and [t_min, 1] by Monte Carlo in t (+ standard errors), the error profile e(t)
+    on :func:`profile_times` (array) and its quadrature ``eps2_profile`` / ``eps2_profile_early``,
+    the W2^2 of :func:`distances`, the final training losses and wall times."""
+    truth = truth or make_truth(name, config, equation)
+    start = time.perf_counter()
+    model, result = train_model(name, residual_weight, seed, config, equation)
     train_s = time.perf_counter() - start
     eps_full = field_error(model, score_target(truth, config.t_min, config.T), config.n_eval,
                            seed=[seed, 1])
@@ -175,15 +210,26 @@ def run_case(name: str, residual_weight: float, seed: int, config: StudyConfig,
     ref_a = truth.sample(config.t_min, config.n_samples, [seed, 5])
     ref_b = truth.sample(config.t_min, config.n_samples, [seed, 6])
     tail = max(1, config.steps // 10)
-    record = {"target": name, "w_R": float(residual_weight), "seed": int(seed),
-              "eps2": eps_full.eps2, "eps2_se": eps_full.stderr,
-              "eps2_early": eps_early.eps2, "eps2_early_se": eps_early.stderr,
-              "dsm_loss": float(np.mean(result.extra["dsm"][-tail:])),
-              "residual_loss": (float(np.mean(result.extra["residual"][-tail:]))
-                                if result.extra["residual"] else float("nan")),
-              "train_seconds": train_s, "sample_seconds": sample_s}
+    record = profile_record(model, truth, config, seed)
+    record.update({"target": name, "w_R": float(residual_weight), "seed": int(seed),
+                   "eps2": eps_full.eps2, "eps2_se": eps_full.stderr,
+                   "eps2_early": eps_early.eps2, "eps2_early_se": eps_early.stderr,
+                   "dsm_loss": float(np.mean(result.extra["dsm"][-tail:])),
+                   "residual_loss": (float(np.mean(result.extra["residual"][-tail:]))
+                                     if result.extra["residual"] else float("nan")),
+                   "train_seconds": train_s, "sample_seconds": sample_s})
     record.update(distances(ode, sde, ref_a, ref_b))
     return record
+
+
+def profile_record(model, truth: Truth, config: StudyConfig, seed: int,
+                   n_per_time: int = 256) -> dict:
+    """{"profile": e(t_k) (K,), "eps2_profile": int_{t_min}^T e, "eps2_profile_early":
+    int_{t_min}^1 e} for ``model`` against ``truth`` (points seeded by [seed, 7])."""
+    times = profile_times(config)
+    profile = error_profile(model, truth, times, n_per_time, [seed, 7])
+    return {"profile": profile, "eps2_profile": profile_eps2(times, profile),
+            "eps2_profile_early": profile_eps2(times, profile, 1.0)}
 
 
 def floor_case(name: str, seed: int, config: StudyConfig, truth: Truth | None = None,
@@ -203,7 +249,8 @@ def floor_case(name: str, seed: int, config: StudyConfig, truth: Truth | None = 
 def save_results(path, records: list, floors: list, config: StudyConfig, meta: dict) -> None:
     """Write the records (one row per run) and floors to HDF5 at ``path`` atomically.
 
-    Layout: groups ``runs`` and ``floors``, one dataset per column (``target`` as UTF-8 strings);
+    Layout: groups ``runs`` and ``floors``, one dataset per column (``target`` as UTF-8 strings,
+    array-valued columns such as ``profile`` stacked to (rows, K));
     attributes ``config`` and ``meta`` (JSON) and ``schema`` = 'pdeflow.ode_vs_sde/1'.
     """
     import h5py
