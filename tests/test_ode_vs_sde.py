@@ -161,7 +161,7 @@ def test_residual_weight_trades_score_accuracy_for_ode_sde_consistency():
         free, tied = (run_case("gaussian_mixture", w, seed, cfg, truth) for w in (0.0, 10.0))
         # the residual costs score accuracy against the exact truth, and the SDE samples move
         # away from the target by more than the plug-in bias
-        assert tied["eps2_early"] > 2 * free["eps2_early"]
+        assert tied["eps2_profile_early"] > 2 * free["eps2_profile_early"]
         assert tied["w2sq_sde_target"] > free["w2sq_sde_target"] + 2 * free["w2sq_bias"]
         # ... while ODE and SDE become consistent with each other: their distance, relative to
         # the distance to the target, drops. (The absolute W2^2(ODE, SDE) does NOT fall robustly
