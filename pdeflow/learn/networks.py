@@ -9,6 +9,9 @@ flow-map integrator can use any of them as a plain callable ``v(t, x)`` on point
 * :class:`PotentialMLP` - a scalar phi(t, x) (``(n,)``), used as a log-density q ~ log rho or as
   a velocity potential.
 * :class:`ConservativeVelocity` - v = -grad_x phi (curl-free by construction).
+* :class:`StationaryPotential` - phi = log rho_infinity(x) + a network: the stationary
+  log-density of a confined linear equation (up to a constant) as a fixed base, so the score
+  s = grad phi has the right growth -kappa x / D at large |x|.
 * :class:`PotentialScore` - s = grad_x phi for phi ~ log rho (the seed paper's conservative score).
 * :class:`ScoreVelocity` - a score field turned into the velocity v = -(D s + kappa x) with
   :meth:`pdeflow.equations.FokkerPlanck.velocity_from_score` (the relation is not copied here).
@@ -25,7 +28,8 @@ from torch import nn
 
 __all__ = [
     "TimeEmbedding", "Field", "VelocityMLP", "PotentialMLP", "ConservativeVelocity",
-    "PotentialScore", "ScoreMLP", "ScoreVelocity", "as_numpy_velocity", "make_activation",
+    "PotentialScore", "ScoreMLP", "ScoreVelocity", "StationaryPotential", "as_numpy_velocity",
+    "make_activation",
 ]
 
 _ACTIVATIONS = {
@@ -180,6 +184,32 @@ class PotentialMLP(VelocityMLP):
 
     def field(self, t, x):
         return super().field(t, x)[:, 0]
+
+
+class StationaryPotential(nn.Module):
+    """phi(t, x) = -kappa |x|^2 / (2 D) + correction(t, x), shape (n,).
+
+    The base is log N(0, (D/kappa) I) up to an additive constant (which neither the score nor
+    the Fokker-Planck residual sees). A softplus MLP alone has a bounded
+    gradient, so its score cannot grow like the true -kappa x / D, and the probability-flow ODE
+    drift kappa y + D s then grows like e^{kappa tau} for points outside the fitted region; the
+    base removes that. ``correction`` is any scalar model (e.g. :class:`PotentialMLP`).
+    """
+
+    def __init__(self, correction: nn.Module, equation):
+        super().__init__()
+        if not (hasattr(equation, "velocity_from_score") and equation.kappa > 0):
+            raise ValueError("equation must be FokkerPlanck with kappa > 0 (a stationary "
+                             f"Gaussian), got {equation!r}")
+        self.correction = correction
+        self.precision = equation.kappa / equation.D
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return next(self.parameters()).dtype
+
+    def forward(self, t, x: torch.Tensor) -> torch.Tensor:
+        return -0.5 * self.precision * (x * x).sum(1) + self.correction(t, x)
 
 
 def _input_gradient(potential: nn.Module, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:

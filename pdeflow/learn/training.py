@@ -23,7 +23,7 @@ from ..exact import ou_transition
 from .residual import residual_penalty
 
 __all__ = ["EpsilonEstimate", "TrainResult", "field_error", "epsilon_from_batch", "train_loop",
-           "fit_regression", "fit_dsm", "ou_coefficients"]
+           "fit_regression", "fit_dsm", "ou_coefficients", "sample_times"]
 
 
 @dataclass(frozen=True)
@@ -151,15 +151,37 @@ def ou_coefficients(equation, t: torch.Tensor):
     return as_t(decay), as_t(np.sqrt(variance))
 
 
+_TIME_SAMPLING = ("uniform", "log")
+
+
+def sample_times(n: int, t_min: float, t_max: float, time_sampling: str = "uniform",
+                 generator: torch.Generator | None = None, dtype=torch.float64) -> torch.Tensor:
+    """``n`` training times (n,) in [t_min, t_max]: 'uniform' (t ~ U[t_min, t_max]) or 'log'
+    (log t ~ U[log t_min, log t_max], needs t_min > 0; spends as many draws on [t_min, 10 t_min]
+    as on any other decade, where the score is largest and hardest to learn)."""
+    if time_sampling not in _TIME_SAMPLING:
+        raise ValueError(f"time_sampling must be one of {_TIME_SAMPLING}, got {time_sampling!r}")
+    if not (0 <= t_min < t_max and math.isfinite(t_max)):
+        raise ValueError(f"need finite 0 <= t_min < t_max, got t_min={t_min}, t_max={t_max}")
+    if time_sampling == "log" and t_min <= 0:
+        raise ValueError(f"time_sampling='log' needs t_min > 0, got {t_min}")
+    u = torch.rand(int(n), generator=generator, dtype=dtype)
+    if time_sampling == "uniform":
+        return t_min + (t_max - t_min) * u
+    return torch.exp(math.log(t_min) + (math.log(t_max) - math.log(t_min)) * u)
+
+
 def fit_dsm(model, equation, data, t_min: float, t_max: float, steps: int = 500,
             batch_size: int = 256, lr: float = 1e-3, seed: int = 0, residual_weight: float = 0.0,
             laplacian: str = "exact", score_target=None, n_eval: int = 8192,
-            progress: bool = False, lr_decay: float = 0.1) -> TrainResult:
+            progress: bool = False, lr_decay: float = 0.1,
+            time_sampling: str = "uniform") -> TrainResult:
     """Denoising score matching for the linear family, weight lambda(t) = sigma_t^2:
 
         L = E_{t, x_0, z} | sigma_t s_theta(t, a_t x_0 + sigma_t z) + z |^2  (+ w_R E[R^2]),
 
-    t ~ U[t_min, t_max], x_0 from ``data`` (N, d) (resampled with replacement), z ~ N(0, I).
+    t ~ U[t_min, t_max] (``time_sampling='log'``: log-uniform, see :func:`sample_times`; the
+    minimiser is the same, only the budget moves to small t), x_0 from ``data`` (N, d) (resampled with replacement), z ~ N(0, I).
     ``residual_weight`` > 0 needs ``model`` to be a
     :class:`~pdeflow.learn.networks.PotentialScore` (the residual is evaluated on phi at the same
     noisy points). ``score_target`` (e.g. ``gaussian_mixture_target(flow, ..., 'score')``) gives
@@ -171,6 +193,8 @@ def fit_dsm(model, equation, data, t_min: float, t_max: float, steps: int = 500,
         raise ValueError(f"need 0 < t_min < t_max for DSM, got t_min={t_min}, t_max={t_max}")
     if not (residual_weight >= 0 and math.isfinite(residual_weight)):
         raise ValueError(f"residual_weight must be a finite number >= 0, got {residual_weight}")
+    if time_sampling not in _TIME_SAMPLING:
+        raise ValueError(f"time_sampling must be one of {_TIME_SAMPLING}, got {time_sampling!r}")
     if residual_weight > 0 and not hasattr(model, "potential"):
         raise ValueError("residual_weight > 0 needs a PotentialScore model (phi ~ log rho)")
     data = np.asarray(data, dtype=np.float64)
@@ -183,7 +207,7 @@ def fit_dsm(model, equation, data, t_min: float, t_max: float, steps: int = 500,
 
     def loss_fn(step):
         idx = torch.randint(0, len(x0_all), (batch_size,), generator=gen)
-        t = t_min + (t_max - t_min) * torch.rand(batch_size, generator=gen, dtype=dtype)
+        t = sample_times(batch_size, t_min, t_max, time_sampling, gen, dtype)
         z = torch.randn(batch_size, data.shape[1], generator=gen, dtype=dtype)
         a, sigma = ou_coefficients(equation, t)
         xt = a[:, None] * x0_all[idx] + sigma[:, None] * z
