@@ -7,7 +7,7 @@ stands in for their forward solution.
 * :func:`checkerboard` - points uniform on the dark squares of a k x k board centred at 0.
 * :func:`empirical_flow` - the exact heat / Fokker-Planck flow of a reference sample smoothed by
   a small Gaussian bandwidth: the "truth" for targets without a closed-form density.
-* :class:`EmpiricalFlow` - the same law as :func:`empirical_flow`, with a fast score for large M.
+* :class:`EmpiricalFlow` - :func:`empirical_flow` with component-uniform sampling at any t.
 * :func:`toy_sampler` - the three data sets by name, as ``sample(n, seed) -> (n, 2)``.
 
 Lengths are in the units of the equation (the f = -x, g = 1 stationary law N(0, I/2) has
@@ -19,7 +19,7 @@ import math
 
 import numpy as np
 
-from ..exact import GaussianMixture, GaussianMixtureFlow, ou_transition
+from ..exact import GaussianMixture, GaussianMixtureFlow
 
 __all__ = ["ring_mixture", "two_circles", "checkerboard", "empirical_flow", "EmpiricalFlow",
            "toy_sampler", "TOY_TARGETS"]
@@ -107,11 +107,12 @@ def toy_sampler(name: str):
 
 
 class EmpiricalFlow:
-    """Fast exact flow of an equal-weight, equal-bandwidth empirical mixture (the same law as
-    :func:`empirical_flow`, without per-component matrices).
+    """The exact flow of :func:`empirical_flow` with component-uniform sampling.
 
-    rho_t = (1/M) sum_j N(a_t x_j, s_t^2 I), a_t, var_t from :func:`pdeflow.exact.ou_transition`,
-    s_t^2 = a_t^2 bandwidth^2 + var_t. ``score(t, x)`` costs one (n, M) matrix product.
+    Density, score and velocity are those of the
+    :class:`~pdeflow.exact.GaussianMixtureFlow` of the equal-weight mixture
+    (1/M) sum_j N(x_j, bandwidth^2 I) (whose isotropic path costs one (n, M) product per call);
+    ``sample(t, n, seed)`` draws a component index uniformly, then its Gaussian at time t.
     """
 
     def __init__(self, equation, reference, bandwidth: float):
@@ -125,30 +126,20 @@ class EmpiricalFlow:
         self.equation = equation
         self.reference = reference
         self.bandwidth = _check_positive("bandwidth", bandwidth)
-
-    def _moments(self, t: float):
-        decay, var = ou_transition(self.equation, float(t))
-        return decay, decay ** 2 * self.bandwidth ** 2 + var
+        self.flow = empirical_flow(equation, reference, self.bandwidth)
 
     def score(self, t: float, x) -> np.ndarray:
         """grad log rho_t(x), (n, d), for a scalar time t >= 0."""
-        x = np.asarray(x, dtype=np.float64)
-        decay, s2 = self._moments(t)
-        mu = decay * self.reference                                    # (M, d)
-        logits = (x @ mu.T - 0.5 * (mu * mu).sum(1)[None, :]) / s2     # |x|^2 term cancels
-        logits -= logits.max(1, keepdims=True)
-        post = np.exp(logits)
-        post /= post.sum(1, keepdims=True)
-        return (post @ mu - x) / s2
+        return self.flow.score(t, x)
 
     def velocity(self, t: float, x) -> np.ndarray:
         """v = -(D s + kappa x), (n, d)."""
-        return self.equation.velocity_from_score(self.score(t, x), np.asarray(x, dtype=np.float64))
+        return self.flow.velocity(t, x)
 
     def sample(self, t: float, n: int, seed) -> np.ndarray:
         """``n`` exact samples (n, d) of rho_t."""
         rng = np.random.default_rng(seed)
-        decay, s2 = self._moments(t)
+        mixture = self.flow.at(t)
         idx = rng.integers(0, len(self.reference), _check_n(n))
-        return decay * self.reference[idx] + math.sqrt(s2) * rng.standard_normal(
-            (int(n), self.reference.shape[1]))
+        std = np.sqrt(mixture.covariances[idx, 0, 0])[:, None]
+        return mixture.means[idx] + std * rng.standard_normal((int(n), self.reference.shape[1]))
