@@ -202,14 +202,15 @@ class StationaryPotential(nn.Module):
             raise ValueError("equation must be FokkerPlanck with kappa > 0 (a stationary "
                              f"Gaussian), got {equation!r}")
         self.correction = correction
-        self.precision = equation.kappa / equation.D
+        self.equation = equation
 
     @property
     def dtype(self) -> torch.dtype:
         return next(self.parameters()).dtype
 
     def forward(self, t, x: torch.Tensor) -> torch.Tensor:
-        return -0.5 * self.precision * (x * x).sum(1) + self.correction(t, x)
+        # log of the stationary density exp(-V / D), V = kappa |x|^2 / 2 (up to a constant)
+        return -self.equation.external_potential(x) / self.equation.D + self.correction(t, x)
 
 
 def _input_gradient(potential: nn.Module, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:
