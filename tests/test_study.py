@@ -150,7 +150,7 @@ def test_cli_runs_a_study_from_toml_and_flags(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_sigkill_mid_run_then_resume(reference, tmp_path):
+def test_sigkill_mid_run_then_resume(tmp_path):
     """A real `kill -9` of `pdeflow study` while points are being written."""
     import os
     import signal
@@ -158,22 +158,25 @@ def test_sigkill_mid_run_then_resume(reference, tmp_path):
     import sys
     import time
 
-    result, _ = reference
+    # many cheap points, so that the kill lands mid-run however fast this machine writes them
+    settings = dict(TINY, eps=np.geomspace(0.01, 1.0, 16).tolist(), budgets=[])
+    result = fresh_run(StudyConfig(**settings), tmp_path / "reference")
     config = tmp_path / "tiny.toml"
-    config.write_text(StudyConfig(**TINY).to_toml())
+    config.write_text(StudyConfig(**settings).to_toml())
     command = [sys.executable, "-m", "pdeflow.cli", "study", str(config), "--out",
                str(tmp_path / "run"), "--workers", "1", "--quiet"]
     env = dict(os.environ, PYTHONPATH=os.getcwd())
     process = subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL,
                                stderr=subprocess.DEVNULL)
-    points = tmp_path / "run" / "cache" / EpsilonStudy(StudyConfig(**TINY)).key / "points"
+    points = tmp_path / "run" / "cache" / EpsilonStudy(StudyConfig(**settings)).key / "points"
     deadline = time.time() + 120
     while time.time() < deadline and len(list(points.glob("*.h5"))) < 3:
-        time.sleep(0.05)
+        time.sleep(0.01)
     process.send_signal(signal.SIGKILL)
     process.wait()
     written = len(list(points.glob("*.h5")))
-    assert 3 <= written < len(result.rows)
+    assert 3 <= written < len(result.rows), f"{written} of {len(result.rows)} points at the kill"
+    print(f"killed after {written} of {len(result.rows)} points")
     assert len(PointStore(points).completed()) == written        # every file is complete
     assert subprocess.run(command, env=env, stdout=subprocess.DEVNULL).returncode == 0
     assert (tmp_path / "run" / "epsilon_study.txt").read_text().strip() == result.table()
