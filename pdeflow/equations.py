@@ -53,13 +53,19 @@ def porous_density(rho, m):
 
 def porous_pressure(rho, m):
     """F'(rho) = m rho^(m-1) / (m - 1), the porous-medium pressure p."""
-    return m / (m - 1.0) * rho ** (m - 1.0)
+    # m = 2, 3 by multiplication: the finite-volume kernels compile this with numba, where a pow
+    # with a run-time exponent dominates a cell update; x and x * x are the correctly rounded
+    # x ** 1 and x ** 2, so results do not change
+    k = m - 1.0
+    power = rho * 1.0 if k == 1.0 else (rho * rho if k == 2.0 else rho ** k)
+    return m / k * power
 
 
 def porous_diffusivity(rho, m):
     """rho F''(rho) = m rho^(m-1): Lap(rho^m) = div(m rho^(m-1) grad rho), so D times this is
     the effective diffusion coefficient that bounds the explicit time step (1 for rho log rho)."""
-    return m * rho ** (m - 1.0)
+    k = m - 1.0
+    return m * (rho * 1.0 if k == 1.0 else (rho * rho if k == 2.0 else rho ** k))
 
 
 # ----------------------------------------------------------------------------------------------
