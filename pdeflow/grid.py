@@ -101,6 +101,21 @@ class Grid:
         hi = np.asarray(self.upper) - margin
         return np.all((points >= lo) & (points <= hi), axis=-1)
 
+    def sample_density(self, rho, n: int, seed) -> np.ndarray:
+        """``n`` points (n, d) of the piecewise-constant density ``rho`` (*shape, >= 0): a cell
+        with probability rho / sum(rho), then a uniform point in it. ``seed``: int or Generator."""
+        prob = np.asarray(rho, dtype=np.float64)
+        if prob.shape != self.shape or not np.all(np.isfinite(prob)) or np.any(prob < 0):
+            raise ValueError(f"rho must be finite, >= 0, with the grid's shape {self.shape}")
+        if not prob.sum() > 0:
+            raise ValueError("rho must have positive mass to be sampled")
+        rng = np.random.default_rng(seed)
+        prob = prob.ravel()
+        cells = rng.choice(prob.size, size=int(n), p=prob / prob.sum())
+        index = np.stack(np.unravel_index(cells, self.shape), axis=1)
+        lower = np.asarray(self.lower) + index * np.asarray(self.spacing)
+        return lower + rng.uniform(size=(int(n), self.dim)) * np.asarray(self.spacing)
+
     def sample_field(self, func) -> np.ndarray:
         """Evaluate ``func(points (n, d)) -> (n,)`` at the cell centres; returns (*shape)."""
         return np.asarray(func(self.points())).reshape(self.shape)

@@ -172,11 +172,7 @@ def grid_solution_target(solution, n_times: int = 32) -> TimeSliceTarget:
         return int(np.argmin(np.abs(times - t)))
 
     def sample(t, n, rng):
-        prob = density[index(t)].ravel()
-        cells = rng.choice(prob.size, size=n, p=prob / prob.sum())
-        centres = np.stack(np.unravel_index(cells, grid.shape), axis=1)
-        lower = np.asarray(grid.lower) + centres * np.asarray(grid.spacing)
-        return lower + rng.uniform(size=(n, grid.dim)) * np.asarray(grid.spacing)
+        return grid.sample_density(density[index(t)], n, rng)
 
     def truth(t, x):
         vel = solution.velocity[index(t)]

@@ -37,7 +37,7 @@ from .point_store import PointStore
 from .study_config import StudyConfig
 from .study_data import initial_data
 from .metrics import wasserstein2
-from .study_points import ProblemContext, run_point, sample_grid_density
+from .study_points import ProblemContext, run_point
 from .study_result import StudyResult
 
 __all__ = ["EpsilonStudy", "all_points", "support_velocity", "MASS_TOLERANCE"]
@@ -179,7 +179,7 @@ class EpsilonStudy:
                   else "one-sided at the front, nearest occupied cell outside"}
         # the plug-in floor: W2 between two independent n-samples of the same rho_0
         cfg = self.config
-        a, b = (sample_grid_density(solution.density[0], grid, cfg.n_samples,
+        a, b = (grid.sample_density(solution.density[0], cfg.n_samples,
                                     np.random.default_rng([cfg.data_seed, k])) for k in (5, 6))
         checks["w2_plugin_floor"] = wasserstein2(a, b, max_points=cfg.max_w2_points)
         if equation.kappa > 0:

@@ -26,7 +26,7 @@ from ..grid import Grid
 from .metrics import flow_map_error, memorisation, wasserstein2
 from .perturbations import perturbed_solution, unit_perturbation
 
-__all__ = ["ProblemContext", "run_point", "sample_grid_density", "METRICS"]
+__all__ = ["ProblemContext", "run_point", "METRICS"]
 
 #: Scalar results of every point (NaN where a metric does not apply).
 METRICS = ("eps", "eps_stderr", "w2", "w2_gap", "flow_map", "l1", "escaped", "mem_median",
@@ -64,25 +64,16 @@ def _cached(key, make):
     return _CACHE[key]
 
 
-def sample_grid_density(rho, grid: Grid, n: int, rng) -> np.ndarray:
-    """``n`` points (n, d) of the piecewise-constant grid density ``rho`` (*shape)."""
-    prob = np.asarray(rho, dtype=np.float64).ravel()
-    cells = rng.choice(prob.size, size=int(n), p=prob / prob.sum())
-    index = np.stack(np.unravel_index(cells, grid.shape), axis=1)
-    lower = np.asarray(grid.lower) + index * np.asarray(grid.spacing)
-    return lower + rng.uniform(size=(int(n), grid.dim)) * np.asarray(grid.spacing)
-
-
 def _start_points(ctx, seed):
     sol = ctx.solution
-    return _cached((ctx.key, "start", seed), lambda: sample_grid_density(
-        sol.density[-1], sol.grid, ctx.config.n_samples, np.random.default_rng([seed, 1])))
+    return _cached((ctx.key, "start", seed), lambda: sol.grid.sample_density(
+        sol.density[-1], ctx.config.n_samples, np.random.default_rng([seed, 1])))
 
 
 def _reference_points(ctx, seed):
     sol = ctx.solution
-    return _cached((ctx.key, "reference", seed), lambda: sample_grid_density(
-        sol.density[0], sol.grid, ctx.config.n_samples, np.random.default_rng([seed, 2])))
+    return _cached((ctx.key, "reference", seed), lambda: sol.grid.sample_density(
+        sol.density[0], ctx.config.n_samples, np.random.default_rng([seed, 2])))
 
 
 def _flow(ctx, velocity, seed, alpha):

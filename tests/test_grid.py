@@ -1,0 +1,34 @@
+"""Grid: sampling a piecewise-constant density."""
+import numpy as np
+import pytest
+
+from pdeflow.grid import Grid
+
+
+def test_sample_density_follows_the_cell_masses_and_stays_in_its_cells():
+    grid = Grid((0.0, 0.0), (2.0, 1.0), (4, 2))
+    rho = np.arange(8, dtype=float).reshape(4, 2)          # cell 0 is empty
+    points = grid.sample_density(rho, 40_000, seed=0)
+    assert np.all(grid.contains(points))
+    cells = np.floor(points / np.array(grid.spacing)).astype(int)
+    counts = np.zeros((4, 2))
+    np.add.at(counts, (cells[:, 0], cells[:, 1]), 1)
+    expected = 40_000 * rho / rho.sum()
+    assert counts[0, 0] == 0
+    # binomial standard deviations: every cell within 5 of them
+    assert np.all(np.abs(counts - expected) <= 5 * np.sqrt(expected + 1))
+    # uniform inside a cell: the mean offset is half a cell
+    offsets = points / np.array(grid.spacing) - cells
+    np.testing.assert_allclose(offsets.mean(0), 0.5, atol=0.01)
+    np.testing.assert_array_equal(grid.sample_density(rho, 5, seed=1),
+                                  grid.sample_density(rho, 5, seed=1))
+
+
+def test_sample_density_bad_input():
+    grid = Grid.cube(1.0, 4, 1)
+    with pytest.raises(ValueError, match="shape"):
+        grid.sample_density(np.ones(5), 3, 0)
+    with pytest.raises(ValueError, match=">= 0"):
+        grid.sample_density(-np.ones(4), 3, 0)
+    with pytest.raises(ValueError, match="positive mass"):
+        grid.sample_density(np.zeros(4), 3, 0)
