@@ -2,7 +2,7 @@ import pytest
 import torch
 from hypothesis import given, strategies as st
 
-from pdeflow.manifold.bijections import (AffineCoupling, Permutation, RationalQuadraticCoupling,
+from pdeflow.manifold_flows.bijections import (AffineCoupling, Permutation, RationalQuadraticCoupling,
                                          coupling_flow, randomize_)
 
 

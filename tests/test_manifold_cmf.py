@@ -2,9 +2,9 @@
 import pytest
 import torch
 
-from pdeflow.manifold.cmf import CMFConfig, method_config, objective, offdiag_l1, train
-from pdeflow.manifold.geometry import pullback_metric
-from pdeflow.manifold.logdet import logdet_exact
+from pdeflow.manifold_flows.cmf import CMFConfig, method_config, objective, offdiag_l1, train
+from pdeflow.geometry.pullback import pullback_metric
+from pdeflow.manifold_flows.logdet import logdet_exact
 from _manifold_helpers import random_flow
 
 
@@ -69,7 +69,7 @@ def test_two_step_phase_two_leaves_manifold_fixed():
     train(flow, x, cfg, steps=5, batch_size=16, seed=0, progress=False)
     ambient = [p.clone() for p in flow.ambient.parameters()]
     # a second density-only phase would not change the ambient bijection: check directly
-    from pdeflow.manifold import cmf as cmf_mod
+    from pdeflow.manifold_flows import cmf as cmf_mod
     cmf_mod._fit(list(flow.prior.parameters()),
                  lambda xb: (-flow.log_prior(flow.project(xb).detach()).mean(), {}),
                  x, 3, 16, 1e-3, torch.Generator().manual_seed(0), "density", False)

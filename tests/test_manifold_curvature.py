@@ -5,9 +5,9 @@ import pytest
 import torch
 from hypothesis import example, given, strategies as st
 
-from pdeflow.manifold.curvature import (METHODS, curvature, intrinsic_curvature,
+from pdeflow.geometry.curvature import (METHODS, curvature, intrinsic_curvature,
                                         extrinsic_curvature, metric_curvature, scalar_curvature)
-from pdeflow.manifold.networks import mlp
+from pdeflow.geometry.networks import mlp
 
 F64 = torch.float64
 methods = pytest.mark.parametrize("method", METHODS)

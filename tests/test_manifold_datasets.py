@@ -2,7 +2,7 @@ import numpy as np
 import pytest
 import torch
 
-from pdeflow.manifold import datasets as ds
+from pdeflow.geometry import datasets as ds
 
 
 def test_samplers_lie_on_their_manifolds():

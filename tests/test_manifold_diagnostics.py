@@ -2,7 +2,7 @@ import pytest
 import torch
 from hypothesis import given, strategies as st
 
-from pdeflow.manifold.diagnostics import (cosine_matrix, intrinsic_dimension, latent_usage,
+from pdeflow.manifold_flows.diagnostics import (cosine_matrix, intrinsic_dimension, latent_usage,
                                           inverse_condition, local_dimension, macs, metric_at, plot_metric,
                                           plot_traversals, plot_usage, spread_usage,
                                           traversal_grid)

@@ -6,9 +6,9 @@ import pytest
 import torch
 from hypothesis import given, strategies as st
 
-from pdeflow.manifold.functionals import (curvature_energy, perelman_f, riemannian_integral,
+from pdeflow.geometry.functionals import (curvature_energy, perelman_f, riemannian_integral,
                                           volume_weights, w_entropy)
-from pdeflow.manifold.networks import mlp
+from pdeflow.geometry.networks import mlp
 
 F64 = torch.float64
 

@@ -3,7 +3,7 @@ import pytest
 import torch
 from hypothesis import given, strategies as st
 
-from pdeflow.manifold import decoder_jacobian, pullback_metric
+from pdeflow.geometry import decoder_jacobian, pullback_metric
 
 
 def sphere(z):

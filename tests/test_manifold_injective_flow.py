@@ -2,8 +2,8 @@ import pytest
 import torch
 from hypothesis import given, strategies as st
 
-from pdeflow.manifold.geometry import decoder_jacobian
-from pdeflow.manifold.injective_flow import InjectiveFlow
+from pdeflow.geometry.pullback import decoder_jacobian
+from pdeflow.manifold_flows.injective_flow import InjectiveFlow
 from _manifold_helpers import random_flow
 
 

@@ -3,8 +3,8 @@ import pytest
 import torch
 from hypothesis import given, strategies as st
 
-from pdeflow.manifold.geometry import pullback_metric
-from pdeflow.manifold.logdet import batched_cg, logdet_exact, logdet_surrogate
+from pdeflow.geometry.pullback import pullback_metric
+from pdeflow.manifold_flows.logdet import batched_cg, logdet_exact, logdet_surrogate
 from _manifold_helpers import random_flow
 
 

@@ -5,9 +5,9 @@ import pytest
 import torch
 from hypothesis import given, strategies as st
 
-from pdeflow.manifold.cmf import conformal_penalty, offdiag_l1
-from pdeflow.manifold.geometry import decoder_jacobian, pullback_metric
-from pdeflow.manifold.logdet import logdet_exact
+from pdeflow.manifold_flows.cmf import conformal_penalty, offdiag_l1
+from pdeflow.geometry.pullback import decoder_jacobian, pullback_metric
+from pdeflow.manifold_flows.logdet import logdet_exact
 from _manifold_helpers import mlp_decoder, random_flow
 
 seeds = st.integers(0, 10_000)

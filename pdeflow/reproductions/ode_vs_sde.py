@@ -34,7 +34,7 @@ from ..learn import (PotentialMLP, PotentialScore, ScoreVelocity, StationaryPote
 from ..learn.targets import TimeSliceTarget
 from ..learn.toy_targets import EmpiricalFlow, toy_sampler
 from ..solvers.backward import sample_backward
-from .metrics import wasserstein
+from ..validation.metrics import wasserstein
 
 __all__ = ["StudyConfig", "Truth", "EQUATION", "make_truth", "score_target", "make_model",
            "train_model", "backward_pair", "distances", "error_profile", "profile_eps2",

@@ -7,8 +7,8 @@ import torch
 from scipy.spatial import procrustes
 from scipy.spatial.distance import pdist
 
-from .curvature import scalar_curvature
-from .geometry import Decoder
+from ..geometry.curvature import scalar_curvature
+from ..geometry.pullback import Decoder
 
 
 def reconstruction_mse(encoder, decoder: Decoder, x: torch.Tensor) -> float:

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ..grid import Grid
-from .metrics import flow_map_error, memorisation, wasserstein2
+from ..validation.metrics import flow_map_error, memorisation, wasserstein2
 from .perturbations import perturbed_solution, unit_perturbation
 
 __all__ = ["ProblemContext", "run_point", "METRICS"]

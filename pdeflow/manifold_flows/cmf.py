@@ -23,7 +23,7 @@ import numpy as np
 import torch
 from tqdm.auto import tqdm
 
-from .geometry import check_points, pullback_metric
+from ..geometry.pullback import check_points, pullback_metric
 from .logdet import logdet_exact, logdet_surrogate
 
 PENALTIES = ("offdiag_l1", "conformal", "none")

@@ -22,37 +22,17 @@ import h5py
 import numpy as np
 
 from ..io import atomic_h5, check_schema
-from .rates import fit_rate
-from .study_config import ROUGH, SMOOTH, StudyConfig
-from .study_points import METRICS
+from ..validation.rates import fit_rate
+from .config import StudyConfig, row_group
+from .points import METRICS
+from .theory import theory_slope
 
-__all__ = ["StudyResult", "theory_curve", "theory_slope", "KIND"]
+__all__ = ["StudyResult", "KIND"]
 
 KIND = "epsilon_study"
 PARAMS = ("problem", "alpha", "route", "kind", "seed", "eps_nominal", "budget")
 FIT_METRICS = ("w2_gap", "flow_map")
 GROUPS = ("smooth", "rough", "network")
-
-
-def theory_curve(eps, anchor_eps: float, anchor_value: float) -> np.ndarray:
-    """C / log(1 + 1/eps)^(1/4), C chosen so that the curve passes through
-    (anchor_eps, anchor_value)."""
-    shape = lambda e: np.log1p(1.0 / np.asarray(e, dtype=np.float64)) ** -0.25  # noqa: E731
-    return anchor_value / shape(anchor_eps) * shape(eps)
-
-
-def theory_slope(eps) -> np.ndarray:
-    """Local log-log slope of 1 / log(1 + 1/eps)^(1/4): 1 / (4 (1 + eps) log(1 + 1/eps))."""
-    eps = np.asarray(eps, dtype=np.float64)
-    return 0.25 / ((1 + eps) * np.log1p(1.0 / eps))
-
-
-def _group(row) -> str:
-    if row["route"] == "network":
-        return "network"
-    if row["route"] == "perturbation":
-        return "smooth" if row["kind"] in SMOOTH else "rough" if row["kind"] in ROUGH else ""
-    return ""
 
 
 @dataclass
@@ -99,7 +79,7 @@ class StudyResult:
         for problem, alpha in keys:
             for group in GROUPS:
                 rows = [r for r in self.rows if r["problem"] == problem and r["alpha"] == alpha
-                        and _group(r) == group]
+                        and row_group(r) == group]
                 for metric in FIT_METRICS:
                     fit = _fit(rows, metric)
                     if fit is not None:
@@ -192,7 +172,7 @@ class StudyResult:
         return cls(config, rows, generated, checks, rho0, fits, x0)
 
     def plot(self, path):
-        from .study_plot import plot_study
+        from .plot import plot_study
 
         return plot_study(self, path)
 

@@ -15,7 +15,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 import numpy as np  # noqa: E402
 
-from .study_result import _group, theory_curve  # noqa: E402
+from .config import row_group  # noqa: E402
+from .theory import theory_curve  # noqa: E402
 
 __all__ = ["plot_study"]
 
@@ -23,7 +24,7 @@ _STYLE = {"smooth": ("C0", "o"), "rough": ("C3", "s"), "network": ("C2", "^")}
 
 
 def plot_study(result, path) -> Path:
-    """Write the figure of a :class:`~pdeflow.validation.study_result.StudyResult` to ``path``."""
+    """Write the figure of a :class:`~pdeflow.study.result.StudyResult` to ``path``."""
     panels = sorted({(r["problem"], r["alpha"]) for r in result.rows})
     fig, axes = plt.subplots(len(panels), 3, figsize=(15, 4.2 * len(panels)), squeeze=False)
     for row_axes, (problem, alpha) in zip(axes, panels):
@@ -43,7 +44,7 @@ def plot_study(result, path) -> Path:
 def _w2_panel(ax, result, idx, title):
     rows = [result.rows[i] for i in idx]
     for group, (colour, marker) in _STYLE.items():
-        pts = [(r["eps"], r["w2"]) for r in rows if _group(r) == group]
+        pts = [(r["eps"], r["w2"]) for r in rows if row_group(r) == group]
         if pts:
             ax.scatter(*zip(*pts), color=colour, marker=marker, s=18, label=group)
     base = [r["w2"] for r in rows if r["route"] == "baseline"]
@@ -64,7 +65,7 @@ def _w2_panel(ax, result, idx, title):
 def _gap_panel(ax, result, idx, problem, alpha):
     rows = [result.rows[i] for i in idx]
     for group, (colour, marker) in _STYLE.items():
-        pts = [(r["eps"], r["w2_gap"], r["flow_map"]) for r in rows if _group(r) == group]
+        pts = [(r["eps"], r["w2_gap"], r["flow_map"]) for r in rows if row_group(r) == group]
         if not pts:
             continue
         eps, gap, fm = map(np.array, zip(*pts))
@@ -91,7 +92,7 @@ def _samples_panel(ax, result, idx, problem):
     chosen = []
     for group, _ in picks:
         cands = [(r["eps"], i) for i, r in rows if (r["route"] == "baseline" if group ==
-                                                     "baseline" else _group(r) == group)]
+                                                     "baseline" else row_group(r) == group)]
         if cands:
             chosen.append((group, max(cands)[1]))
     if cfg.dim == 1:

@@ -27,7 +27,7 @@ from typing import Callable, Optional
 import torch
 
 from .curvature import check_metric, scalar_curvature
-from .geometry import Decoder, check_points, pullback_metric
+from .pullback import Decoder, check_points, pullback_metric
 
 Potential = Callable[[torch.Tensor], torch.Tensor]
 

@@ -27,7 +27,7 @@ import numpy as np
 from ..equations import FokkerPlanck
 from ..exact import GaussianMixture, GaussianMixtureFlow
 from ..solvers.backward import sample_backward
-from .metrics import memorisation, wasserstein2
+from ..validation.metrics import memorisation, wasserstein2
 
 __all__ = ["MemorisationPoint", "memorisation_point", "velocity_l2_error"]
 

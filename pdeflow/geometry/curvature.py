@@ -38,7 +38,7 @@ from typing import Callable, Optional
 import torch
 from torch.func import jacfwd, vmap
 
-from .geometry import Decoder, check_points, decoder_jet, pointwise_metric
+from .pullback import Decoder, check_points, decoder_jet, pointwise_metric
 
 MetricFn = Callable[[torch.Tensor], torch.Tensor]
 METHODS = ("extrinsic", "intrinsic")

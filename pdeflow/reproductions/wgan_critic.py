@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from ..learn.networks import _mlp, _seeded_init
-from .metrics import _weights, check_cloud
+from ..validation.metrics import _weights, check_cloud
 
 __all__ = ["DiscreteMeasure", "CriticResult", "train_wgan_critic"]
 

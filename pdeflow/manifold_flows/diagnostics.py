@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from .geometry import pullback_metric
+from ..geometry.pullback import pullback_metric
 
 
 def metric_at(decoder, z: torch.Tensor) -> torch.Tensor:

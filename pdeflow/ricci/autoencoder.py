@@ -21,8 +21,8 @@ import torch
 from torch import nn
 from tqdm.auto import tqdm
 
-from .functionals import curvature_energy, perelman_f, w_entropy
-from .networks import mlp
+from ..geometry.functionals import curvature_energy, perelman_f, w_entropy
+from ..geometry.networks import mlp
 
 FUNCTIONALS = ("r2", "perelman", "w")
 

@@ -11,7 +11,7 @@ import torch
 from torch import nn
 
 from .bijections import coupling_flow, standard_normal_logpdf
-from .geometry import check_points
+from ..geometry.pullback import check_points
 
 
 class InjectiveFlow(nn.Module):

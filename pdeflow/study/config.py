@@ -261,7 +261,7 @@ class StudyConfig:
         equation. ``bound`` = e^{-kappa T} sqrt(M2(rho_0) + M2(rho_inf)),
         ``target`` = stationary_tolerance * sqrt(M2(rho_inf)).
         """
-        from .study_data import initial_data
+        from .data import initial_data
 
         equation = self.equation(name)
         if equation.kappa == 0:
@@ -337,3 +337,12 @@ class StudyConfig:
             return repr(v)
 
         return "".join(f"{k} = {fmt(v)}\n" for k, v in self.to_dict().items())
+
+
+def row_group(row) -> str:
+    """The rate-fit group of a points-table row: ``network``, ``smooth``, ``rough`` or ``""``."""
+    if row["route"] == "network":
+        return "network"
+    if row["route"] == "perturbation":
+        return "smooth" if row["kind"] in SMOOTH else "rough" if row["kind"] in ROUGH else ""
+    return ""

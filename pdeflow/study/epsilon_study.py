@@ -1,6 +1,6 @@
 """Epsilon studies: how a velocity error of size eps in L2(rho) moves the generated distribution.
 
-:class:`EpsilonStudy` runs a :class:`~pdeflow.validation.study_config.StudyConfig`
+:class:`EpsilonStudy` runs a :class:`~pdeflow.study.config.StudyConfig`
 (docs/epsilon_study.md):
 
 1. ground truth: a finite-volume solve to T for every equation (Scharfetter-Gummel flux for the
@@ -10,13 +10,13 @@
    networks at growing budgets (measured eps);
 3. backward flows of samples of rho_T to t = 0 with :func:`pdeflow.solvers.sample_backward`
    (alpha = 0 always, the config's alphas > 0 for the linear equations);
-4. metrics per point (:mod:`study_points`); 5. rate fits, HDF5, PNG and a text table
-   (:mod:`study_result`).
+4. metrics per point (:mod:`pdeflow.study.points`); 5. rate fits, HDF5, PNG and a text table
+   (:mod:`pdeflow.study.result`).
 
 Every point is written to a :class:`PointStore` as soon as it finishes, under
 ``<out>/cache/<config hash>/``, next to the ground-truth solutions; a restarted run reuses both
 and computes only what is missing. Points run through
-:func:`~pdeflow.validation.executors.make_executor` (local processes, or Dask given a scheduler
+:func:`~pdeflow.study.executors.make_executor` (local processes, or Dask given a scheduler
 address or cluster object); each point is a pure function of its parameters, so every executor
 gives the same table.
 """
@@ -34,11 +34,11 @@ import numpy as np
 from ..problems import PRESENCE_CUTOFF
 from .executors import make_executor, run_all
 from .point_store import PointStore
-from .study_config import StudyConfig
-from .study_data import initial_data
-from .metrics import wasserstein2
-from .study_points import ProblemContext, run_point
-from .study_result import StudyResult
+from .config import StudyConfig
+from .data import initial_data
+from ..validation.metrics import wasserstein2
+from .points import ProblemContext, run_point
+from .result import StudyResult
 
 __all__ = ["EpsilonStudy", "all_points", "support_velocity", "MASS_TOLERANCE"]
 

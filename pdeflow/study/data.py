@@ -61,7 +61,7 @@ class InitialData:
 
 
 def initial_data(config) -> InitialData:
-    """The :class:`InitialData` a :class:`~pdeflow.validation.study_config.StudyConfig` names."""
+    """The :class:`InitialData` a :class:`~pdeflow.study.config.StudyConfig` names."""
     from ..exact import GaussianMixture
 
     mixture = three_component_mixture(config.dim)
