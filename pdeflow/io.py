@@ -24,7 +24,7 @@ from .grid import Grid
 __all__ = [
     "SCHEMA_VERSION", "atomic_h5", "save_solution", "load_solution", "save_flow_map",
     "load_flow_map",
-    "write_equation", "read_equation", "write_grid", "read_grid", "check_schema",
+    "write_equation", "read_equation", "write_grid", "read_grid", "check_schema", "open_h5",
 ]
 
 SCHEMA_VERSION = 1
@@ -52,6 +52,36 @@ def atomic_h5(path, kind: str):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+@contextlib.contextmanager
+def open_h5(path, kind: str):
+    """Open a pdeflow HDF5 file of ``kind`` for reading; ValueError naming the file if it is
+    missing, truncated, not HDF5, or of another kind or schema."""
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"{str(path)!r} does not exist")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as err:
+        raise ValueError(f"{str(path)!r} is not a readable HDF5 file (truncated or not HDF5): "
+                         f"{err}") from None
+    with f:
+        check_schema(f, kind)
+        yield f
+
+
+def _real_array(f, name: str, shape: tuple) -> np.ndarray:
+    """Dataset ``name`` as float64 of ``shape``; ValueError naming file and dataset otherwise."""
+    if name not in f:
+        raise ValueError(f"{f.filename}: dataset {name!r} is missing")
+    data = f[name][()]
+    if np.iscomplexobj(data) or not np.issubdtype(np.asarray(data).dtype, np.number):
+        raise ValueError(f"{f.filename}: {name} must be real numbers, got dtype {data.dtype}")
+    if data.shape != shape:
+        raise ValueError(f"{f.filename}: {name} has shape {data.shape}; the grid and times "
+                         f"stored with it need {shape}")
+    return np.asarray(data, dtype=np.float64)
 
 
 def check_schema(f: h5py.File, kind: str) -> None:
@@ -120,13 +150,15 @@ def load_solution(path):
     """Read a file written by :func:`save_solution`; returns a GridSolution."""
     from .solvers.solution import GridSolution
 
-    with h5py.File(path, "r") as f:
-        check_schema(f, "grid_solution")
+    with open_h5(path, "grid_solution") as f:
         grid = read_grid(f["grid"])
         faces = tuple(f["face_velocity"][f"axis{i}"][()] for i in range(grid.dim))
+        times = f["times"][()]
+        nt = len(times)
         return GridSolution(
-            equation=read_equation(f["equation"]), grid=grid,
-            times=f["times"][()], density=f["density"][()], velocity=f["velocity"][()],
+            equation=read_equation(f["equation"]), grid=grid, times=times,
+            density=_real_array(f, "density", (nt,) + grid.shape),
+            velocity=_real_array(f, "velocity", (nt, grid.dim) + grid.shape),
             face_velocity=faces, mass=f["mass"][()], energy=f["energy"][()],
             diagnostics={k: _from_attr(v) for k, v in f["diagnostics"].attrs.items()},
         )
@@ -150,8 +182,7 @@ def load_flow_map(path):
     """Read a file written by :func:`save_flow_map`; returns a FlowMap."""
     from .solvers.flow_map import FlowMap
 
-    with h5py.File(path, "r") as f:
-        check_schema(f, "flow_map")
+    with open_h5(path, "flow_map") as f:
         return FlowMap(x0=f["x0"][()], times=f["times"][()], positions=f["positions"][()],
                        provenance=json.loads(f["provenance"].attrs["json"]),
                        exit_index=f["exit_index"][()] if "exit_index" in f else None)

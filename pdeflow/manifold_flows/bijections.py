@@ -246,7 +246,19 @@ class Chain(Bijection):
             raise ValueError(f"layers must all act on the same dimension, got {sorted(dims)}")
         self.dim = dims.pop()
 
+    def _check(self, x, name: str) -> None:
+        if not isinstance(x, torch.Tensor) or x.ndim != 2 or x.shape[1] != self.dim:
+            shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+            raise ValueError(f"{name} must be a torch.Tensor of shape (n, {self.dim}) (the flow's "
+                             f"dimension), got {shape}")
+        param = next(self.parameters(), None)
+        dtype = x.dtype if param is None else param.dtype
+        if x.dtype != dtype:
+            raise ValueError(f"{name} has dtype {x.dtype} but the flow's parameters are {dtype}: "
+                             f"pass {name}.to({dtype}) or convert the flow with .to({x.dtype})")
+
     def forward(self, x):
+        self._check(x, "x")
         logdet = x.new_zeros(x.shape[0])
         for layer in self.layers:
             x, ld = layer(x)
@@ -254,6 +266,7 @@ class Chain(Bijection):
         return x, logdet
 
     def inverse(self, y):
+        self._check(y, "y")
         logdet = y.new_zeros(y.shape[0])
         for layer in reversed(self.layers):
             y, ld = layer.inverse(y)

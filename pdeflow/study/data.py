@@ -60,6 +60,16 @@ class InitialData:
         return self.fresh_pool[:n]
 
 
+def _check_inside_box(data: np.ndarray, config) -> None:
+    """ValueError if samples lie outside the study box (their mass would leave the grid)."""
+    outside = int(np.count_nonzero(np.any(np.abs(data) > config.half_width, axis=1)))
+    if outside:
+        raise ValueError(
+            f"samples_file {config.samples_file!r}: {outside} of {len(data)} points lie outside "
+            f"the study box [-{config.half_width:g}, {config.half_width:g}]^{config.dim} (largest "
+            f"|coordinate| {np.abs(data).max():.3g}); enlarge half_width or drop those points")
+
+
 def initial_data(config) -> InitialData:
     """The :class:`InitialData` a :class:`~pdeflow.study.config.StudyConfig` names."""
     from ..exact import GaussianMixture
@@ -76,6 +86,7 @@ def initial_data(config) -> InitialData:
         return InitialData("empirical", _chunked_density(smoothed), training,
                            population=lambda n, r: mixture.sample(n, r))
     data = load_samples(config.samples_file, config.dim)
+    _check_inside_box(data, config)
     n_fresh = int(round(config.holdout * len(data)))
     order = rng.permutation(len(data)) if n_fresh else np.arange(len(data))
     training, fresh = data[order[n_fresh:]], data[order[:n_fresh]]

@@ -102,6 +102,15 @@ def all_points(config: StudyConfig) -> list:
     return points
 
 
+def _file_digest(path) -> str:
+    """SHA-256 of a file's contents (read in 1 MiB blocks)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def _atomic(path: Path, write):
     """``write(temporary path)`` then rename onto ``path`` (never a half-written file)."""
     tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
@@ -126,12 +135,21 @@ class EpsilonStudy:
                              f"{type(config).__name__}")
         self.config = config
         self.data = initial_data(config)
+        self._key = self._make_key()
         self.points = all_points(config)
 
     @property
     def key(self) -> str:
-        """Hash of the config: the cache folder of this study's points."""
-        return hashlib.sha1(self.config.to_toml().encode()).hexdigest()[:12]
+        """Hash of the config and, for ``initial = "samples"``, of the samples file's bytes read
+        when the study was made: the cache folder of this study's points (an edited file never
+        reuses old results)."""
+        return self._key
+
+    def _make_key(self) -> str:
+        digest = hashlib.sha1(self.config.to_toml().encode())
+        if self.config.samples_file is not None:
+            digest.update(_file_digest(self.config.samples_file).encode())
+        return digest.hexdigest()[:12]
 
     def cache_dir(self, out_dir) -> Path:
         return Path(out_dir) / "cache" / self.key

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import numbers
 import os
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 
-__all__ = ["make_executor", "local_executor", "dask_executor", "serial_executor", "run_all"]
+__all__ = ["check_workers", "make_executor", "local_executor", "dask_executor", "serial_executor", "run_all"]
 
 
 class serial_executor:
@@ -31,12 +32,21 @@ class serial_executor:
         return future
 
 
+def check_workers(workers) -> int:
+    """``workers`` as an int >= 1 (``None``: the number of cores); ValueError otherwise."""
+    if workers is None:
+        return os.cpu_count() or 1
+    if isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 1:
+        raise ValueError(f"workers must be an integer >= 1 (or None for one per core), got "
+                         f"{workers!r}")
+    return int(workers)
+
+
 @contextlib.contextmanager
 def local_executor(workers: int | None = None):
-    """A pool of ``workers`` fresh ('spawn') processes; ``workers=1`` runs serially in-process."""
-    workers = workers or os.cpu_count() or 1
-    if workers < 1:
-        raise ValueError(f"workers must be >= 1, got {workers}")
+    """A pool of ``workers`` fresh ('spawn') processes; ``workers=1`` runs serially in-process;
+    ``None`` means one per core."""
+    workers = check_workers(workers)
     if workers == 1:
         yield serial_executor()
         return
@@ -65,6 +75,7 @@ def dask_executor(scheduler=None, cluster=None):
 
 def make_executor(scheduler=None, workers: int | None = None):
     """Dask when a scheduler address or cluster is given, local processes otherwise."""
+    check_workers(workers)
     if scheduler is None:
         return local_executor(workers)
     if isinstance(scheduler, str):
