@@ -190,8 +190,16 @@ def _study(args) -> int:
         print(f"pdeflow study: error: {err}", file=sys.stderr)
         return 2
     start = time.perf_counter()
-    result = study.run(args.out, scheduler=args.scheduler, workers=args.workers,
-                       progress=not args.quiet)
+    try:
+        result = study.run(args.out, scheduler=args.scheduler, workers=args.workers,
+                           progress=not args.quiet)
+    except KeyboardInterrupt:
+        points = study.cache_dir(args.out) / "points"
+        kept = len(list(points.glob("*.h5"))) if points.is_dir() else 0
+        print(f"\npdeflow study: interrupted after {time.perf_counter() - start:.1f} s; "
+              f"{kept} of {len(study.points)} points are kept in {points}; the same command "
+              "resumes", file=sys.stderr)
+        return 130
     elapsed = time.perf_counter() - start
     out = Path(args.out)
     print(result.table())

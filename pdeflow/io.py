@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -23,12 +24,47 @@ from .grid import Grid
 
 __all__ = [
     "SCHEMA_VERSION", "atomic_h5", "save_solution", "load_solution", "save_flow_map",
-    "load_flow_map",
+    "load_flow_map", "remove_stale_temporaries", "temporary_tag",
     "write_equation", "read_equation", "write_grid", "read_grid", "check_schema", "open_h5",
 ]
 
 SCHEMA_VERSION = 1
 _EQUATIONS = {cls.__name__: cls for cls in (Heat, FokkerPlanck, PorousMedium)}
+
+
+_TEMPORARY = re.compile(r"^\..*\.pid(\d+)\..*tmp")
+
+
+def temporary_tag() -> str:
+    """``.pid<this process id>.``: part of every temporary file name, so that a later run can
+    tell the leftovers of a killed writer (:func:`remove_stale_temporaries`)."""
+    return f".pid{os.getpid()}."
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:     # exists, owned by someone else
+        return True
+    return True
+
+
+def remove_stale_temporaries(directory) -> list:
+    """Delete the temporary files in ``directory`` whose writing process no longer exists (a
+    run killed mid-write); files of live writers are left alone. Returns the removed paths."""
+    directory = Path(directory)
+    removed = []
+    if not directory.is_dir():
+        return removed
+    for path in directory.iterdir():
+        match = _TEMPORARY.match(path.name)
+        if match and path.is_file() and not _alive(int(match.group(1))):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed.append(path)
+    return removed
 
 
 @contextlib.contextmanager
@@ -39,7 +75,8 @@ def atomic_h5(path, kind: str):
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{temporary_tag()}", suffix=".tmp",
+                               dir=path.parent)
     os.close(fd)
     try:
         with h5py.File(tmp, "w") as f:

@@ -31,8 +31,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..io import remove_stale_temporaries, temporary_tag
 from ..problems import PRESENCE_CUTOFF
-from .executors import make_executor, run_all
+from .executors import make_executor, run_and_keep
 from .point_store import PointStore
 from .config import StudyConfig
 from .data import initial_data
@@ -113,7 +114,7 @@ def _file_digest(path) -> str:
 
 def _atomic(path: Path, write):
     """``write(temporary path)`` then rename onto ``path`` (never a half-written file)."""
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    tmp = path.with_name(f".{path.stem}{temporary_tag()}tmp{path.suffix}")
     write(tmp)
     os.replace(tmp, path)
 
@@ -229,6 +230,8 @@ class EpsilonStudy:
 
         out = Path(out_dir)
         start = time.perf_counter()
+        for folder in (out, self.cache_dir(out), self.cache_dir(out) / "points"):
+            remove_stale_temporaries(folder)     # left by a killed run
         contexts, checks, rho0 = {}, {}, {}
         for name in self.config.equations:
             solution, checks[name] = self.ground_truth(name, out, progress)
@@ -241,10 +244,14 @@ class EpsilonStudy:
             with make_executor(scheduler, workers) as executor:
                 bar = tqdm(total=len(self.points), initial=len(self.points) - len(todo),
                            desc="epsilon study points", disable=not progress)
-                for (params, _), results in run_all(executor, run_point, items):
-                    store.write(params, results)
+                def keep(item, results):
+                    store.write(item[0], results)
                     bar.update()
-                bar.close()
+
+                try:   # on Ctrl-C every point that finished is kept, queued ones cancelled
+                    run_and_keep(executor, run_point, items, keep)
+                finally:
+                    bar.close()
         result = StudyResult.from_points(self.config, self._completed(store), checks, rho0)
         result.save(out / f"{stem}.h5")
         _atomic(out / f"{stem}.png", result.plot)
