@@ -8,6 +8,7 @@ training (the mixture itself, or the held-out part of the file), for the memoris
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Callable
 
@@ -70,6 +71,16 @@ def _check_inside_box(data: np.ndarray, config) -> None:
             f"|coordinate| {np.abs(data).max():.3g}); enlarge half_width or drop those points")
 
 
+def _warn_bandwidth(config) -> None:
+    """RuntimeWarning if the smoothing Gaussian is narrower than a grid cell (it is then sampled
+    at cell centres by less than one cell per width: the initial density is under-resolved)."""
+    spacing = 2 * config.half_width / config.grid_n
+    if config.bandwidth < spacing:
+        warnings.warn(f"bandwidth = {config.bandwidth:g} is below the grid spacing {spacing:.3g} "
+                      f"(2 half_width / grid_n): the smoothed samples are under-resolved on the "
+                      "grid; raise bandwidth or grid_n", RuntimeWarning, stacklevel=3)
+
+
 def initial_data(config) -> InitialData:
     """The :class:`InitialData` a :class:`~pdeflow.study.config.StudyConfig` names."""
     from ..exact import GaussianMixture
@@ -79,6 +90,7 @@ def initial_data(config) -> InitialData:
         return InitialData("mixture", _chunked_density(mixture))
     if config.initial == "rings":
         return InitialData("rings", rings_density)
+    _warn_bandwidth(config)
     rng = np.random.default_rng(config.data_seed)
     if config.initial == "empirical":
         training = mixture.sample(config.n_train, rng)
