@@ -61,11 +61,11 @@ def _check_round_trip(dim, seed, coupling):
     torch.testing.assert_close(ld_inv, -ld_again, atol=1e-12, rtol=0)
     err = (x_back - x).abs().amax(-1)
     if err.max() > 1e-12:
-        # forward accuracy: within the first-order round-off bound of the problem itself; the
-        # factor 4 covers the few roundings inside one layer's evaluation (measured worst
-        # err / bound: 1.07 over the 2574-case sweep, at dim 2, seed 314)
+        # forward accuracy: within twice the first-order round-off bound of the problem itself
+        # (measured worst err / bound over the 2574-case sweep: 1.07 at dim 2, seed 314; the
+        # previous inverse reached 3.69 at dim 3, seed 327)
         bound = _roundoff_bound(flow, x)
-        assert bool((err <= 4 * bound).all()), (err / bound).max()
+        assert bool((err <= 2 * bound).all()), (err / bound).max()
     return err.max().item()
 
 
