@@ -42,7 +42,7 @@ class InitialData:
     population: Callable | None = None
 
     def grid_density(self, grid, equation) -> np.ndarray:
-        """Unit-mass cell values (*shape) for ``equation``
+        """Unit-mass cell values ``(*shape)`` for ``equation``
         (:func:`pdeflow.problems.grid_initial_density`)."""
         return grid_initial_density(self.density, grid, equation)
 
