@@ -35,6 +35,7 @@ bench: $(STAMP)
 # The documentation site, from scratch (-E) so that every warning is reported; warnings fail it.
 docs: $(STAMP)
 	$(PY) -m sphinx -b html -E -W --keep-going -q docs docs/_build/html
+	$(PY) docs/_ext/apigen.py docs/_build/html/objects.inv
 	@echo "docs: open docs/_build/html/index.html"
 
 clean:

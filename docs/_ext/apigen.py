@@ -17,10 +17,12 @@ from __future__ import annotations
 import importlib
 import inspect
 import pkgutil
+import posixpath
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Entry", "collect", "render", "write_pages", "setup"]
+__all__ = ["Entry", "collect", "render", "write_pages", "missing_from_inventory", "setup"]
 
 PACKAGE = "pdeflow"
 
@@ -147,6 +149,28 @@ def write_pages(out: Path, package: str = PACKAGE) -> list[Path]:
     return written
 
 
+def missing_from_inventory(inventory: Path, package: str = PACKAGE) -> list[str]:
+    """Public names that the built site does not describe, read from its ``objects.inv``.
+
+    Each module with an ``__all__`` must be a ``py:module`` target and each of its names must be
+    described there or at the place its summary links to; returns the missing dotted names.
+    """
+    from sphinx.util.inventory import InventoryFile
+
+    with open(inventory, "rb") as stream:
+        data = InventoryFile.load(stream, "", posixpath.join)
+    python = set()
+    for kind, items in data.items():
+        if kind.startswith("py:"):
+            python.update(items)
+    missing = []
+    for entry in collect(package):
+        wanted = [entry.module] + [f"{entry.module}.{name}" for name in entry.described]
+        wanted += list(entry.links.values())
+        missing += [name for name in wanted if name not in python]
+    return sorted(set(missing))
+
+
 def _on_builder_inited(app) -> None:
     write_pages(Path(app.srcdir) / "api")
 
@@ -155,3 +179,11 @@ def setup(app):
     """Sphinx entry point: regenerate ``docs/api/`` when a build starts."""
     app.connect("builder-inited", _on_builder_inited)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
+
+
+if __name__ == "__main__":         # python docs/_ext/apigen.py docs/_build/html/objects.inv
+    absent = missing_from_inventory(Path(sys.argv[1]))
+    if absent:
+        print(f"{len(absent)} public names missing from the API reference:", *absent, sep="\n  ")
+        sys.exit(1)
+    print(f"API reference: every name of every __all__ of {PACKAGE} is described")
