@@ -54,6 +54,17 @@ def _box(ax, x, y, w, h, text, colour, fontsize=9):
     ax.text(x, y, text, ha="center", va="center", fontsize=fontsize)
 
 
+def _save(fig, ax, path: Path, xlim, ylim, title: str) -> Path:
+    ax.set_xlim(*xlim)
+    ax.set_ylim(*ylim)
+    ax.set_axis_off()
+    ax.set_title(title, fontsize=12)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
 def draw_layers(path: Path) -> Path:
     """The layer diagram: one row per layer, its folders as boxes, an arrow "imports" downwards."""
     fig, ax = plt.subplots(figsize=(10, 6.4))
@@ -73,14 +84,8 @@ def draw_layers(path: Path) -> Path:
                                  mutation_scale=18, linewidth=1.5, color="#333333"))
     ax.text(width + 0.6, top / 2, "imports point down only\n(tests/test_architecture.py)",
             rotation=90, ha="left", va="center", fontsize=9)
-    ax.set_xlim(-0.1, width + 1.2)
-    ax.set_ylim(-0.1, top + 0.1)
-    ax.set_axis_off()
-    ax.set_title("pdeflow: layers (an import may only point to a lower layer)", fontsize=12)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, ax, path, (-0.1, width + 1.2), (-0.1, top + 0.1),
+                 "pdeflow: layers (an import may only point to a lower layer)")
 
 
 def draw_dataflow(path: Path) -> Path:
@@ -97,14 +102,8 @@ def draw_dataflow(path: Path) -> Path:
         ax.add_patch(FancyArrowPatch((x0, y0 - h / 2), (x1, y1 + h / 2), arrowstyle="-|>",
                                      mutation_scale=14, linewidth=1.0, color="#333333",
                                      shrinkA=2, shrinkB=2))
-    ax.set_xlim(-0.05, 1.05)
-    ax.set_ylim(-0.2, 9.6)
-    ax.set_axis_off()
-    ax.set_title("The main job: one epsilon study (colours: layer of the module)", fontsize=12)
-    fig.tight_layout()
-    fig.savefig(path, dpi=110)
-    plt.close(fig)
-    return path
+    return _save(fig, ax, path, (-0.05, 1.05), (-0.2, 9.6),
+                 "The main job: one epsilon study (colours: layer of the module)")
 
 
 def main() -> list[Path]:
