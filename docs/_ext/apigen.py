@@ -182,6 +182,7 @@ def setup(app):
 
 
 if __name__ == "__main__":         # python docs/_ext/apigen.py docs/_build/html/objects.inv
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))    # this checkout's pdeflow
     absent = missing_from_inventory(Path(sys.argv[1]))
     if absent:
         print(f"{len(absent)} public names missing from the API reference:", *absent, sep="\n  ")
