@@ -48,7 +48,7 @@ FLOW_ARROWS = [("config", "data"), ("data", "solve"), ("solve", "perturb"), ("so
                ("metrics", "store"), ("store", "result")]
 
 
-def _box(ax, x, y, w, h, text, colour, fontsize=9):
+def _box(ax, x, y, w, h, text, colour, fontsize=10):
     ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.02,rounding_size=0.08",
                                 facecolor=colour, edgecolor="#444444", linewidth=0.8))
     ax.text(x, y, text, ha="center", va="center", fontsize=fontsize)
@@ -67,23 +67,23 @@ def _save(fig, ax, path: Path, xlim, ylim, title: str) -> Path:
 
 def draw_layers(path: Path) -> Path:
     """The layer diagram: one row per layer, its folders as boxes, an arrow "imports" downwards."""
-    fig, ax = plt.subplots(figsize=(10, 6.4))
+    fig, ax = plt.subplots(figsize=(8.4, 6.0))
     row_h, width = 0.8, 8.6
     for row, (number, name, folders) in enumerate(LAYERS):
         y = row * row_h
         ax.add_patch(FancyBboxPatch((0, y + 0.06), width, row_h - 0.12, boxstyle="round,pad=0.01",
                                     facecolor=COLOURS[number], edgecolor="none"))
-        ax.text(0.12, y + row_h / 2, f"{number}  {name}", ha="left", va="center", fontsize=10,
+        ax.text(0.12, y + row_h / 2, f"{number}  {name}", ha="left", va="center", fontsize=11,
                 fontweight="bold")
         slot = (width - 2.4) / len(folders)
         for i, folder in enumerate(folders):
             _box(ax, 2.4 + slot * (i + 0.5), y + row_h / 2, min(slot - 0.15, 2.2), row_h - 0.3,
-                 folder, "white")
+                 folder, "white", fontsize=9 if len(folders) > 4 else 10)
     top = len(LAYERS) * row_h
     ax.add_patch(FancyArrowPatch((width + 0.45, top - 0.2), (width + 0.45, 0.2), arrowstyle="-|>",
                                  mutation_scale=18, linewidth=1.5, color="#333333"))
     ax.text(width + 0.6, top / 2, "imports point down only\n(tests/test_architecture.py)",
-            rotation=90, ha="left", va="center", fontsize=9)
+            rotation=90, ha="left", va="center", fontsize=10)
     return _save(fig, ax, path, (-0.1, width + 1.2), (-0.1, top + 0.1),
                  "pdeflow: layers (an import may only point to a lower layer)")
 
