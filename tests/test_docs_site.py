@@ -155,3 +155,35 @@ def test_a_broken_link_between_pages_fails_the_build(tmp_path):
 @SPHINX_NOISE
 def test_a_broken_docstring_fails_the_build(tmp_path):
     assert _tiny_site(tmp_path, "Text.\n", "Sum |x|^2 of the squares.") != 0
+
+
+@SPHINX_NOISE
+def test_a_broken_cross_reference_fails_the_build(tmp_path):
+    assert _tiny_site(tmp_path, "Text.\n", "Like :func:`a_function_that_is_gone`.") != 0
+
+
+def test_references_resolve_through_reexports_and_parent_packages(monkeypatch):
+    known = {"pdeflow.solvers.backward.sample_backward": 0, "pdeflow.solvers.interpolation": 0,
+             "pdeflow.study.config.StudyConfig.from_toml": 0}
+    monkeypatch.setitem(apigen._ALIASES, "pdeflow.solvers.sample_backward",
+                        "pdeflow.solvers.backward.sample_backward")
+    resolve = apigen.resolve_target
+    assert resolve("pdeflow.solvers.sample_backward", None, known) == \
+        "pdeflow.solvers.backward.sample_backward"
+    assert resolve("interpolation", "pdeflow.solvers.flow_map", known) == \
+        "pdeflow.solvers.interpolation"
+    assert resolve("from_toml", "pdeflow.study.config", known) == \
+        "pdeflow.study.config.StudyConfig.from_toml"
+    assert resolve("gone", "pdeflow.study.config", known) is None
+
+
+def test_cli_reference_is_built_from_the_real_parser():
+    import argparse
+
+    from pdeflow.cli import build_parser
+
+    parser = build_parser()
+    commands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+    assert {"demo", "study"} <= set(commands.choices)
+    page = (ROOT / "docs" / "cli.md").read_text()
+    assert ":module: pdeflow.cli" in page and ":func: build_parser" in page

@@ -22,7 +22,8 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
-__all__ = ["Entry", "collect", "render", "write_pages", "missing_from_inventory", "setup"]
+__all__ = ["Entry", "collect", "render", "write_pages", "missing_from_inventory", "resolve_target",
+           "setup"]
 
 PACKAGE = "pdeflow"
 
@@ -171,13 +172,65 @@ def missing_from_inventory(inventory: Path, package: str = PACKAGE) -> list[str]
     return sorted(set(missing))
 
 
+_ALIASES: dict[str, str] = {}      # re-exported dotted name -> where it is described
+
+
 def _on_builder_inited(app) -> None:
     write_pages(Path(app.srcdir) / "api")
+    _ALIASES.clear()
+    for entry in collect():
+        _ALIASES.update({f"{entry.module}.{name}": target for name, target in entry.links.items()})
+
+
+def resolve_target(target: str, module: str | None, known) -> str | None:
+    """The described name a docstring's ``:func:`target``` means, or None.
+
+    Tries, in order: ``target`` itself, then ``target`` relative to ``module`` and to each of its
+    parent packages (``:mod:`interpolation``` from ``pdeflow.solvers.flow_map``), each also
+    through the re-exports (``pdeflow.solvers.sample_backward`` is described in
+    ``pdeflow.solvers.backward``); then a member of a class of ``module`` (``:meth:`from_toml```
+    in the docstring of ``pdeflow.study.config``) when exactly one matches.
+    """
+    target = target.lstrip("~.")
+    candidates = [target]
+    if module:
+        parts = module.split(".")
+        candidates += [".".join(parts[:i] + [target]) for i in range(len(parts), 0, -1)]
+    for candidate in candidates:
+        for name in (candidate, _ALIASES.get(candidate)):
+            if name and name in known:
+                return name
+    if module:
+        members = [name for name in known
+                   if name.startswith(module + ".") and name.endswith("." + target)
+                   and name.count(".") == module.count(".") + 2]
+        if len(members) == 1:
+            return members[0]
+    return None
+
+
+def _on_missing_reference(app, env, node, contnode):
+    if node.get("refdomain") != "py":
+        return None
+    from sphinx.util.nodes import make_refnode
+
+    domain = env.get_domain("py")
+    known = {**domain.objects, **{name: None for name in domain.modules}}
+    name = resolve_target(node["reftarget"], node.get("py:module"), known)
+    if name is None:
+        return None
+    if name in domain.objects:
+        docname, node_id = domain.objects[name].docname, domain.objects[name].node_id
+    else:
+        docname, node_id = domain.modules[name].docname, domain.modules[name].node_id
+    return make_refnode(app.builder, node["refdoc"], docname, node_id, contnode, name)
 
 
 def setup(app):
-    """Sphinx entry point: regenerate ``docs/api/`` when a build starts."""
+    """Sphinx entry point: regenerate ``docs/api/`` when a build starts; resolve docstring
+    references to re-exported and module-relative names."""
     app.connect("builder-inited", _on_builder_inited)
+    app.connect("missing-reference", _on_missing_reference)
     return {"parallel_read_safe": True, "parallel_write_safe": True}
 
 

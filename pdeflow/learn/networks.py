@@ -100,6 +100,7 @@ class Field(nn.Module):
     needs_input_grad = False
 
     def field(self, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover
+        """The field at ``x`` (n, d) and times ``t`` (n,), both torch tensors; returns (n, d)."""
         raise NotImplementedError
 
     @property

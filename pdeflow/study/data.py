@@ -31,9 +31,16 @@ def _chunked_density(mixture) -> Callable:
 
 @dataclass(frozen=True)
 class InitialData:
-    """density : points (n, d) -> (n,) (unnormalised); training : (N, d) or None;
-    fresh_pool : (M, d) held-out samples or None; population : a sampler n, rng -> (n, d) of the
-    law the training set came from, or None."""
+    """The initial law of a study and its finite training set, if any.
+
+    Attributes
+    ----------
+    kind : "mixture", "rings", "empirical" or "samples"
+    density : points (n, d) -> (n,) (unnormalised)
+    training : (N, d) or None
+    fresh_pool : (M, d) held-out samples or None
+    population : a sampler n, rng -> (n, d) of the law the training set came from, or None
+    """
 
     kind: str
     density: Callable

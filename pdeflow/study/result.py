@@ -154,6 +154,7 @@ class StudyResult:
 
     @classmethod
     def load(cls, path) -> "StudyResult":
+        """Read a result written by :meth:`save` (no recomputation)."""
         with h5py.File(path, "r") as f:
             check_schema(f, KIND)
             config = StudyConfig.from_dict(_toml_loads(f.attrs["config_toml"]))
