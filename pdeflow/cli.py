@@ -17,7 +17,7 @@ from pathlib import Path
 
 from .problems import demo_problem
 
-__all__ = ["main", "demo_problem"]
+__all__ = ["main", "build_parser", "demo_problem"]
 
 
 def _demo(args) -> int:
@@ -237,7 +237,14 @@ score and velocity fields.
 "pdeflow COMMAND --help" lists the options of a command."""
 
 
-def main(argv=None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of the ``pdeflow`` command, with every subcommand (the CLI docs are built from it).
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        Parsed arguments carry ``func``, the subcommand's handler taking the namespace.
+    """
     from . import __version__
 
     parser = argparse.ArgumentParser(prog="pdeflow", description=_DESCRIPTION,
@@ -250,8 +257,13 @@ def main(argv=None) -> int:
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
     demo.set_defaults(func=_demo)
     _add_study_parser(sub)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run the ``pdeflow`` command with ``argv`` (default: ``sys.argv[1:]``); return its exit code."""
     argv = sys.argv[1:] if argv is None else list(argv)
-    args = parser.parse_args(_join_negative_values(argv))
+    args = build_parser().parse_args(_join_negative_values(argv))
     return args.func(args)
 
 
