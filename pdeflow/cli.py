@@ -73,7 +73,7 @@ def _study_help() -> dict:
         "m": "porous-medium exponent, > 1 (give m or m-a)",
         "m_a": "dimension-aware porous exponent, > 0: m = 1 + m_a / dim (give m or m-a)",
         "D": "diffusion coefficient, > 0",
-        "kappa": "confinement strength of the potential kappa |x|^2 / 2, >= 0 (0 only with "
+        "kappa": "confinement strength of the potential kappa r^2 / 2, >= 0 (0 only with "
                  "equations heat)",
         "dim": "space dimension: 1, 2 or 3",
         "initial": f"initial data: one of {', '.join(INITIAL_DATA)} (samples needs --samples-file)",

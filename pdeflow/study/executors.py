@@ -168,6 +168,7 @@ class run_all:
             self._yielded.add(future)
 
     def cancel(self) -> None:
+        """Cancel every submitted call that has not started."""
         for future in self.futures:
             future.cancel()
 
