@@ -7,7 +7,7 @@ On an n-manifold ``vol B(x, r) / (V_n r^n) = 1 - R(x) r^2 / (6 (n + 2)) + O(r^4)
 2. density by a biweight kernel on those distances, normalised on R^n, bandwidth
    ``h = bandwidth_scale * N^(-1/(n+4))`` (Scott's rule as in the reference code, in the units of
    the data; ``bandwidth_scale = 1`` is the reference);
-3. ball volume ``vol B(x, r) = (1/N) sum_{y : d(x, y) <= r} 1 / rho(y)`` on ``n_radii`` radii
+3. ball volume ``vol B(x, r) = (1/(N-1)) sum_{y != x : d(x, y) <= r} 1 / rho(y)`` on ``n_radii`` radii
    in ``(rmin, rmax]`` and the ratio ``y(r) = vol / (V_n r^n)``;
 4. least squares fit of ``y = 1 + C r^2`` (``C = sum r^2 (y - 1) / sum r^4``, the paper's
    "version 2") and ``S = -6 (n + 2) C``.
@@ -74,10 +74,23 @@ def biweight_density(dist: np.ndarray, n: int, h: float) -> np.ndarray:
     return k.sum(1) / (dist.shape[0] * h ** n)
 
 
+def isomap_distances(points: np.ndarray, n_neighbors: int,
+                     limit: float = np.inf) -> np.ndarray:
+    """Shortest-path distances (N, N) on the symmetrised kNN graph (``inf`` beyond ``limit``)."""
+    graph = kneighbors_graph(points, n_neighbors, mode="distance")
+    return dijkstra(graph.maximum(graph.T), directed=False, limit=limit)
+
+
 def ball_volume_curvature(points: np.ndarray, dim: int,
-                          config: BallVolumeConfig = BallVolumeConfig()) -> np.ndarray:
+                          config: BallVolumeConfig = BallVolumeConfig(),
+                          distances: Optional[np.ndarray] = None,
+                          density: Optional[np.ndarray] = None) -> np.ndarray:
     """Hickok-Blumberg scalar curvature estimate (N,) at every point of ``points`` (N, D) on a
-    ``dim``-manifold; units 1 / (data length)^2."""
+    ``dim``-manifold; units 1 / (data length)^2.
+
+    ``distances`` (N, N) replaces the Isomap distances and ``density`` (N,) the KDE (for example
+    exact ones, to test the ball-volume fit on its own); both as in the reference code.
+    """
     x = np.asarray(points, dtype=np.float64)
     if x.ndim != 2 or not np.isfinite(x).all():
         raise ValueError(f"points must be a finite (N, D) array, got shape {x.shape}")
@@ -86,20 +99,25 @@ def ball_volume_curvature(points: np.ndarray, dim: int,
     n_pts = x.shape[0]
     if n_pts <= config.n_neighbors:
         raise ValueError(f"points must have more than n_neighbors = {config.n_neighbors} rows")
-    graph = kneighbors_graph(x, config.n_neighbors, mode="distance")
-    graph = graph.maximum(graph.T)
+    if distances is not None and np.shape(distances) != (n_pts, n_pts):
+        raise ValueError(f"distances must have shape {(n_pts, n_pts)}, got {np.shape(distances)}")
+    if density is not None and (np.shape(density) != (n_pts,) or not np.all(density > 0)):
+        raise ValueError(f"density must be positive with shape {(n_pts,)}")
     h = config.bandwidth_scale * n_pts ** (-1.0 / (dim + 4))
     if config.rmax is None:
-        dist = dijkstra(graph, directed=False)
+        dist = isomap_distances(x, config.n_neighbors) if distances is None else distances
         k = int(np.ceil(config.rmax_fraction * n_pts))
         rmax = float(np.median(np.sort(dist, axis=1)[:, min(k, n_pts - 1)]))
     else:
         rmax = float(config.rmax)
-        dist = dijkstra(graph, directed=False, limit=max(rmax, h) * (1 + 1e-9))
-    rho = biweight_density(dist, dim, h)
+        dist = (isomap_distances(x, config.n_neighbors, max(rmax, h) * (1 + 1e-9))
+                if distances is None else distances)
+    rho = biweight_density(dist, dim, h) if density is None else np.asarray(density, float)
     radii = np.linspace(rmax / config.n_radii, rmax, config.n_radii)
     inv = 1.0 / rho
-    vol = np.stack([((dist <= r) @ inv) / n_pts for r in radii], 1)     # (N, n_radii)
+    # the centre itself is left out: with it, E[count] / N is biased by 1/N, a volume 1/(N rho)
+    # that dominates the ratio at small r (measured: S = 1.3 instead of 2 on the unit sphere)
+    vol = np.stack([((dist <= r) @ inv - inv) / (n_pts - 1) for r in radii], 1)   # (N, n_radii)
     ratio = vol / (unit_ball_volume(dim) * radii ** dim)
     c = ((ratio - 1) @ radii ** 2) / np.sum(radii ** 4)
     return -6.0 * (dim + 2) * c
