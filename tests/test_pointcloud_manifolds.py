@@ -4,7 +4,7 @@ import pytest
 import torch
 from scipy.stats import chisquare
 
-from pdeflow.manifold import scalar_curvature
+from pdeflow.geometry import scalar_curvature
 from pdeflow.pointcloud import manifolds as m
 
 

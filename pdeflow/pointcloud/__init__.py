@@ -1,10 +1,5 @@
-"""pdeflow.pointcloud: point clouds with exact scalar curvature, two curvature estimators
-(diffusion laziness, Hickok-Blumberg ball volumes) and the radial flattening autoencoder.
-
-* manifolds: samplers uniform in Riemannian volume with the exact ``R`` at every point;
-* diffusion_curvature, ball_volume: the estimators; benchmark: the validation table;
-* flattening: the radial flattening autoencoder checked against the exact log map
-  (docs/point_cloud_curvature.md).
+"""pdeflow.pointcloud: point clouds with exact scalar curvature, the diffusion-laziness and
+ball-volume curvature estimators, and the radial flattening autoencoder against the log map.
 """
 from .ball_volume import BallVolumeConfig, ball_volume_curvature
 from .diffusion_curvature import (DiffusionConfig, diffusion_laziness, flat_laziness,

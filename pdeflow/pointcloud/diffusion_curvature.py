@@ -28,7 +28,7 @@ import numpy as np
 import scipy.sparse as sp
 from sklearn.neighbors import NearestNeighbors
 
-from ..manifold.datasets import _rng as rng_from_seed
+from ..geometry.datasets import _rng as rng_from_seed
 
 
 @dataclass(frozen=True)

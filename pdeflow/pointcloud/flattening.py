@@ -1,6 +1,6 @@
 """Radial flattening autoencoder and its exact answer, the Riemannian log map at the centre.
 
-The autoencoder (encoder ``phi: R^D -> R^n``, decoder ``R^n -> R^D``, :func:`pdeflow.manifold.mlp`)
+The autoencoder (encoder ``phi: R^D -> R^n``, decoder ``R^n -> R^D``, :func:`pdeflow.geometry.mlp`)
 is trained on a geodesic ball around a centre point ``x_0`` with the loss
 
 ``w_rec MSE(dec(phi(x)), x) + w_radial mean_y (||phi(y) - phi(x_0)|| - d_M(x_0, y))^2
@@ -33,10 +33,10 @@ from sklearn.neighbors import NearestNeighbors
 
 from torch.func import vmap
 
-from ..manifold.curvature import _christoffel_pointwise
-from ..manifold.datasets import _rng as rng_from_seed
-from ..manifold.geometry import pointwise_metric, pullback_metric
-from ..manifold.networks import mlp
+from ..geometry.curvature import _christoffel_pointwise
+from ..geometry.datasets import _rng as rng_from_seed
+from ..geometry.pullback import pointwise_metric, pullback_metric
+from ..geometry.networks import mlp
 from .manifolds import torus_map
 
 

@@ -6,14 +6,14 @@ coordinates. Samplers take an explicit ``seed`` (int or :class:`numpy.random.Gen
 
 Charted manifolds (torus, ellipsoid, hyperboloid, saddle, pseudosphere, quadric graphs, decoder
 images) are sampled by rejection: proposals uniform in the chart box are accepted with probability
-``sqrt(det g(z)) / M``, ``g`` the pullback metric from :func:`pdeflow.manifold.pullback_metric`.
+``sqrt(det g(z)) / M``, ``g`` the pullback metric from :func:`pdeflow.geometry.pullback_metric`.
 The bound ``M`` is 1.25 times the largest ``sqrt(det g)`` of a pilot sample; a proposal above it
 restarts the sampler with a larger bound, so ``M >= sup`` over every proposal used and the accepted
 points are exactly uniform in volume. Spheres ``S^n`` are exact (normalised Gaussians).
 
 The closed-form curvatures below are written once here and tested against pdeflow's autograd
 curvature of the same parametrisation (tests/test_pointcloud_manifolds.py); quadric graphs and
-decoder images take ``R`` from :func:`pdeflow.manifold.scalar_curvature` directly.
+decoder images take ``R`` from :func:`pdeflow.geometry.scalar_curvature` directly.
 """
 from __future__ import annotations
 
@@ -23,9 +23,9 @@ from typing import Callable, Optional, Sequence
 import numpy as np
 import torch
 
-from ..manifold.curvature import scalar_curvature
-from ..manifold.datasets import _rng as rng_from_seed
-from ..manifold.geometry import pullback_metric
+from ..geometry.curvature import scalar_curvature
+from ..geometry.datasets import _rng as rng_from_seed
+from ..geometry.pullback import pullback_metric
 
 ChartMap = Callable[[torch.Tensor], torch.Tensor]
 
@@ -230,7 +230,7 @@ def pseudosphere(n: int, seed, t_min: float = 0.3, t_max: float = 3.0) -> PointC
 def decoder_cloud(decoder: ChartMap, lower: Sequence[float], upper: Sequence[float], n: int,
                   seed, name: str = "decoder") -> PointCloud:
     """Image of the box ``[lower, upper]`` under a torch decoder, uniform in volume; ``R`` from
-    :func:`pdeflow.manifold.scalar_curvature` (extrinsic route) at the accepted chart points."""
+    :func:`pdeflow.geometry.scalar_curvature` (extrinsic route) at the accepted chart points."""
     def f(z: torch.Tensor) -> torch.Tensor:
         return decoder(z.to(torch.float64))
 
