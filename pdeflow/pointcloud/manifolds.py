@@ -24,6 +24,7 @@ import numpy as np
 import torch
 
 from ..geometry.curvature import scalar_curvature
+from ..geometry.datasets import _check_n, _positive
 from ..geometry.datasets import _rng as rng_from_seed
 from ..geometry.pullback import pullback_metric
 
@@ -42,18 +43,6 @@ class PointCloud:
     dim: int
     chart: Optional[np.ndarray]
     name: str
-
-
-def _check_n(n) -> int:
-    if not isinstance(n, (int, np.integer)) or isinstance(n, bool) or n < 1:
-        raise ValueError(f"n must be a positive int, got {n!r}")
-    return int(n)
-
-
-def _positive(value, name: str) -> float:
-    if not np.isfinite(value) or value <= 0:
-        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
-    return float(value)
 
 
 def volume_density(chart_map: ChartMap, z: np.ndarray) -> np.ndarray:
