@@ -21,7 +21,7 @@ from scipy.linalg import orthogonal_procrustes
 
 from pdeflow.pointcloud import flattening as fl
 from pdeflow.pointcloud.benchmark import (NOISES, PUBLISHED, Estimators, ambient_study,
-                                          sign_study, surface_study)
+                                          decoder_study, sign_study, surface_study)
 
 
 def _write(path: str, text: str) -> None:
@@ -71,6 +71,15 @@ def ambient_markdown(rows) -> str:
     for r in rows:
         out.append(f"| {r['ambient_dim']} | {r['noise']:.2f} | {r['estimator']} | "
                    f"{_pm(r, 'pearson')} | {_pm(r, 'spearman')} | {_pm(r, 'sign')} |")
+    return "\n".join(out)
+
+
+def decoder_markdown(rows) -> str:
+    out = ["| surface | estimator | Pearson r | Spearman | sign acc. | samplings |",
+           "|---|---|---|---|---|---|"]
+    for r in rows:
+        out.append(f"| {r['surface']} (gain {r['gain']}) | {r['estimator']} | "
+                   f"{_pm(r, 'pearson')} | {_pm(r, 'spearman')} | {_pm(r, 'sign')} | {r['n']} |")
     return "\n".join(out)
 
 
@@ -178,22 +187,27 @@ def main() -> None:
     amb = ambient_study(est, ambient_dims=(3, 100) if args.quick else (3, 10, 100),
                         n_samplings=n_s)
     t_amb = time.time() - t0 - t_surf - t_sign
+    dec = decoder_study(est, n_samplings=2 if args.quick else n_s)
+    t_dec = time.time() - t0 - t_surf - t_sign - t_amb
     cap, embeds, flat = flattening_study(args.quick)
-    t_flat = time.time() - t0 - t_surf - t_sign - t_amb
+    t_flat = time.time() - t0 - t_surf - t_sign - t_amb - t_dec
     text = "\n\n".join([
         f"# Point-cloud curvature ({'quick' if args.quick else f'{n_s} samplings'}; "
         f"wall {time.time() - t0:.0f} s: surfaces {t_surf:.0f}, sign {t_sign:.0f}, "
-        f"ambient {t_amb:.0f}, flattening {t_flat:.0f})",
+        f"ambient {t_amb:.0f}, decoders {t_dec:.0f}, flattening {t_flat:.0f})",
         "## Surfaces (2000 points, uniform in area; noise = ambient Gaussian sd)",
         surface_markdown(surf), "## Sign test at the centre point (2000 points)",
         sign_markdown(sign), "## Ambient dimension (torus, noise 0.1 in every coordinate)",
-        ambient_markdown(amb), "## Radial flattening vs the exact log map",
+        ambient_markdown(amb),
+        "## Random decoder surfaces (z -> (z, 0) + mlp(z), exact R by autograd)",
+        decoder_markdown(dec), "## Radial flattening vs the exact log map",
         flattening_markdown(flat)]) + "\n"
     _write(os.path.join(args.out, "table.md"), text)
     flat_json = {k: {kk: (vv.tolist() if isinstance(vv, np.ndarray) else vv)
                      for kk, vv in v.items()} for k, v in flat.items()}
     _write(os.path.join(args.out, "results.json"), json.dumps(
-        {"surfaces": _jsonable(surf), "sign": sign, "ambient": amb, "flattening": flat_json,
+        {"surfaces": _jsonable(surf), "sign": sign, "ambient": amb, "decoders": dec,
+         "flattening": flat_json,
          "flat_laziness": {f"{k[0]}d_{k[1]}": v for k, v in est._flat.items()}},
         indent=1, default=float))
     figure(surf, cap, embeds, os.path.join(args.out, "curvature.png"),

@@ -14,6 +14,9 @@ Three studies, each repeated over ``n_samplings`` independent clouds (seeded):
     correlation on the saddles.
 ``ambient_study``
     the torus rotated into ``R^D`` with noise: the dependence on the ambient dimension.
+``decoder_study``
+    images of random decoders ``z -> (z, 0) + mlp(z)`` over ``[-1, 1]^2`` (a new decoder per
+    sampling) with the exact R from pdeflow's autograd curvature: surfaces no anchor has.
 
 Estimates are the signed diffusion curvature (laziness minus the flat laziness of the same
 dimension and size, :mod:`.diffusion_curvature`) and the Hickok-Blumberg ball-volume scalar
@@ -25,13 +28,15 @@ from dataclasses import dataclass, field
 from typing import Callable, Dict, List, Sequence
 
 import numpy as np
+import torch
 from scipy.stats import pearsonr, spearmanr
 from tqdm import tqdm
 
 from .ball_volume import BallVolumeConfig, ball_volume_curvature
 from .diffusion_curvature import DiffusionConfig, diffusion_laziness, flat_laziness
-from .manifolds import (PointCloud, ellipsoid, embed, hyperboloid, plane, quadric_graph, sphere,
-                        torus)
+from ..geometry.networks import mlp
+from .manifolds import (PointCloud, decoder_cloud, ellipsoid, embed, hyperboloid, plane,
+                        quadric_graph, sphere, torus)
 
 ESTIMATORS = ("diffusion", "ball_volume")
 NOISES = (0.0, 0.05, 0.10, 0.15, 0.20, 0.25)
@@ -193,3 +198,25 @@ def ambient_study(estimators: Estimators, ambient_dims: Sequence[int] = (3, 10, 
             rows.append({"ambient_dim": amb, "noise": noise, "estimator": w,
                          **_summarise(per[w]), "n": n_samplings})
     return rows
+
+
+def random_decoder(seed: int, gain: float = 1.5, hidden: int = 16):
+    """``z (m, 2) -> (z, 0) + mlp(z)`` in R^3: a random smooth sheet (seeded tanh MLP)."""
+    net = mlp([2, hidden, 3], activation="tanh", seed=seed, gain=gain, dtype=torch.float64)
+
+    def decoder(z: torch.Tensor) -> torch.Tensor:
+        return torch.cat([z, torch.zeros_like(z[:, :1])], 1) + net(z)
+    return decoder
+
+
+def decoder_study(estimators: Estimators, n_samplings: int = 20, n_points: int = 2000,
+                  tau: float = 0.1, seed: int = 0, gain: float = 1.5) -> List[dict]:
+    """Random decoder surfaces (one per sampling), exact R by autograd; rows per estimator."""
+    per = {w: [] for w in ESTIMATORS}
+    for k in tqdm(range(n_samplings), desc="decoders", leave=False):
+        cloud = decoder_cloud(random_decoder(seed + k, gain), [-1, -1], [1, 1], n_points,
+                              np.random.default_rng([seed, k, 13]), f"decoder {seed + k}")
+        for w in ESTIMATORS:
+            per[w].append(scores(cloud.scalar, estimators(w, cloud.points, 2), tau))
+    return [{"surface": "random decoder", "gain": gain, "estimator": w, **_summarise(per[w]),
+             "n": n_samplings} for w in ESTIMATORS]
