@@ -86,3 +86,13 @@ def test_samplers_are_seeded_and_reject_bad_input():
         m.embed(m.saddle(10, 0), 2, 0)
     with pytest.raises(ValueError, match="noise"):
         m.embed(m.saddle(10, 0), 5, 0, noise=-1.0)
+
+
+def test_decoder_cloud_takes_R_from_autograd_and_is_uniform_for_a_linear_map():
+    c = m.decoder_cloud(m.saddle_map, [-1, -1], [1, 1], 200, 0)
+    np.testing.assert_allclose(c.scalar, m.saddle_scalar(c.chart), rtol=1e-9)
+    lin = torch.tensor([[1.0, 0.0], [0.5, 2.0], [0.0, 1.0]], dtype=torch.float64)
+    flat = m.decoder_cloud(lambda z: z @ lin.T, [0, 0], [1, 1], 4000, 1)
+    np.testing.assert_allclose(flat.scalar, 0.0, atol=1e-12)
+    counts = np.histogram2d(*flat.chart.T, bins=4, range=[[0, 1], [0, 1]])[0].ravel()
+    assert chisquare(counts).pvalue > 1e-3            # constant sqrt(det g): uniform in the box
