@@ -39,14 +39,19 @@ def _pm(row, key, digits=3):
         f"{v:.{digits}f}"
 
 
+def _markdown(rows, head, cells) -> str:
+    """A markdown table: ``head`` column titles, ``cells(row)`` the row's cell strings."""
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    return "\n".join(lines + ["| " + " | ".join(cells(r)) + " |" for r in rows])
+
+
 def surface_markdown(rows) -> str:
-    out = ["| surface | noise | estimator | Pearson r | published r | Spearman | sign acc. "
-           "(abs R > 0.1) |", "|---|---|---|---|---|---|---|"]
-    for r in rows:
-        pub = "-" if not np.isfinite(r["published"]) else f"{r['published']:.3f}"
-        out.append(f"| {r['surface']} | {r['noise']:.2f} | {r['estimator']} | {_pm(r, 'pearson')} "
-                   f"| {pub} | {_pm(r, 'spearman')} | {_pm(r, 'sign')} |")
-    return "\n".join(out)
+    return _markdown(rows, ["surface", "noise", "estimator", "Pearson r", "published r",
+                            "Spearman", "sign acc. (abs R > 0.1)"],
+                     lambda r: [r["surface"], f"{r['noise']:.2f}", r["estimator"],
+                                _pm(r, "pearson"),
+                                "-" if not np.isfinite(r["published"]) else f"{r['published']:.3f}",
+                                _pm(r, "spearman"), _pm(r, "sign")])
 
 
 def sign_markdown(rows) -> str:
@@ -66,21 +71,18 @@ def sign_markdown(rows) -> str:
 
 
 def ambient_markdown(rows) -> str:
-    out = ["| ambient D | noise | estimator | Pearson r | Spearman | sign acc. |",
-           "|---|---|---|---|---|---|"]
-    for r in rows:
-        out.append(f"| {r['ambient_dim']} | {r['noise']:.2f} | {r['estimator']} | "
-                   f"{_pm(r, 'pearson')} | {_pm(r, 'spearman')} | {_pm(r, 'sign')} |")
-    return "\n".join(out)
+    return _markdown(rows, ["ambient D", "noise", "estimator", "Pearson r", "Spearman",
+                            "sign acc."],
+                     lambda r: [str(r["ambient_dim"]), f"{r['noise']:.2f}", r["estimator"],
+                                _pm(r, "pearson"), _pm(r, "spearman"), _pm(r, "sign")])
 
 
 def decoder_markdown(rows) -> str:
-    out = ["| surface | estimator | Pearson r | Spearman | sign acc. | samplings |",
-           "|---|---|---|---|---|---|"]
-    for r in rows:
-        out.append(f"| {r['surface']} (gain {r['gain']}) | {r['estimator']} | "
-                   f"{_pm(r, 'pearson')} | {_pm(r, 'spearman')} | {_pm(r, 'sign')} | {r['n']} |")
-    return "\n".join(out)
+    return _markdown(rows, ["surface", "estimator", "Pearson r", "Spearman", "sign acc.",
+                            "samplings"],
+                     lambda r: [f"{r['surface']} (gain {r['gain']})", r["estimator"],
+                                _pm(r, "pearson"), _pm(r, "spearman"), _pm(r, "sign"),
+                                str(r["n"])])
 
 
 def flattening_study(quick: bool):
