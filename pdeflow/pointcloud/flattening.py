@@ -165,7 +165,6 @@ def radial_loss(z: torch.Tensor, radius: torch.Tensor) -> torch.Tensor:
 def train_flattening(patch: Patch, config: FlatteningConfig = FlatteningConfig()):
     """Train the radial flattening autoencoder on ``patch``; returns ``(embedding (N, n) numpy,
     history dict of per-step losses)``."""
-    torch.manual_seed(config.seed)
     x = torch.as_tensor(patch.points, dtype=torch.float64)
     r = torch.as_tensor(patch.radius, dtype=torch.float64)
     d_in, d_lat = x.shape[1], patch.log.shape[1]
