@@ -122,7 +122,7 @@ class StudyConfig:
     max_w2_points: int = field(default=4000, repr=False)
     truth_tolerance: float | None = 0.01
     support_tolerance: float | None = 0.01
-    porous_grid_n: int | None = 208
+    porous_grid_n: int | None = 256
 
     def __post_init__(self):
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731
