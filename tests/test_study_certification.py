@@ -79,4 +79,8 @@ def test_truth_targets_are_validated():
     for bad in (dict(truth_tolerance=0), dict(support_tolerance=-1), dict(porous_grid_n=30)):
         with pytest.raises(ValueError, match=next(iter(bad))):
             StudyConfig(**dict(TINY, **bad))
-    assert StudyConfig(**dict(TINY, truth_tolerance=None)).truth_tolerance is None
+    off = StudyConfig(**dict(TINY, truth_tolerance=None, porous_grid_n=None))
+    assert off.truth_tolerance == np.inf and off.porous_grid_n == TINY["grid_n"]
+    assert StudyConfig.from_dict(off.to_dict()) == off                # TOML has no null
+    import tomllib
+    assert StudyConfig.from_dict(tomllib.loads(off.to_toml())) == off

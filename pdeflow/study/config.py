@@ -84,9 +84,9 @@ class StudyConfig:
     always runs), ``n_samples`` backward samples (exact W2 on this n), backward step ``dt``,
     ``l1_coarsen`` (density L1 on a grid coarser by this factor), ``data_seed`` (the training
     set of "empirical" and the holdout split of "samples").
-    Certified truth (docs/certified_truth.md): ``truth_tolerance`` (length; None: no target) the
-    largest accepted error of the ground-truth backward flow map, ``support_tolerance`` (share;
-    None: no target) the largest accepted share of eps = 0 points generated where rho_0 = 0
+    Certified truth (docs/certified_truth.md): ``truth_tolerance`` (length; None or inf: no
+    target) the largest accepted error of the ground-truth backward flow map,
+    ``support_tolerance`` (share; None or inf: no target) the largest accepted share of eps = 0 points generated where rho_0 = 0
     (compact-support problems); grid and snapshots are refined until both hold.
     ``porous_grid_n`` (None: ``grid_n``) the starting grid of compact-support truths, chosen
     from the support target on the default problem.
@@ -167,10 +167,17 @@ class StudyConfig:
         self.check_relaxation()
 
     def _check_truth_targets(self):
+        # None (no target) is stored as inf, and porous_grid_n None as grid_n, so that the
+        # config round-trips through TOML (which has no null)
         for name in ("truth_tolerance", "support_tolerance"):
-            if getattr(self, name) is not None:
-                object.__setattr__(self, name, _positive(name, getattr(self, name)))
-        if self.porous_grid_n is not None:
+            value = getattr(self, name)
+            if value is None or value == math.inf:
+                object.__setattr__(self, name, math.inf)
+            else:
+                object.__setattr__(self, name, _positive(name, value))
+        if self.porous_grid_n is None:
+            object.__setattr__(self, "porous_grid_n", self.grid_n)
+        else:
             n = _positive("porous_grid_n", self.porous_grid_n, integer=True)
             if n < 8 or n % self.l1_coarsen:
                 raise ValueError(f"porous_grid_n must be >= 8 and divisible by l1_coarsen = "
