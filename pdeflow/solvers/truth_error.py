@@ -35,8 +35,8 @@ __all__ = ["SolutionError", "FlowMapError", "solution_error", "solution_error_ex
 class SolutionError:
     """Per-snapshot error of a grid solution.
 
-    times : (nt,) snapshot times; density_l1 : (nt,) estimate of int |rho_h - rho| dx (mass
-    units); velocity_l2 : (nt,) estimate of (int |v_h - v|^2 rho dx)^(1/2) (length / time);
+    times : (nt,) snapshot times; density_l1 : (nt,) estimate of ``int |rho_h - rho| dx`` (mass
+    units); velocity_l2 : (nt,) estimate of ``(int |v_h - v|^2 rho dx)^(1/2)`` (length / time);
     method : ``"exact"`` (against a closed form) or ``"richardson"``; reference : what it was
     compared with (text); factor : the Richardson factor 1 / (r^p - 1) applied (1 for exact).
     """
@@ -73,7 +73,8 @@ class FlowMapError:
 
 
 def richardson_factor(ratio: float, order: float) -> float:
-    """1 / (ratio^order - 1): turns |fine - coarse| into the fine error (ratio > 1, order > 0)."""
+    """``1 / (ratio^order - 1)``: turns ``|fine - coarse|`` into the fine error (ratio > 1,
+    order > 0)."""
     ratio, order = float(ratio), float(order)
     if not (math.isfinite(ratio) and ratio > 1):
         raise ValueError(f"ratio (coarse / fine spacing) must be a finite number > 1, got {ratio}")
@@ -97,7 +98,7 @@ def _spacing_ratio(fine: GridSolution, coarse: GridSolution) -> float:
 
 
 def _pair_norms(grid, rho_ref, rho, v_ref, v):
-    """(int |rho - rho_ref|, sqrt(int |v - v_ref|^2 rho_ref)) on ``grid``; v (d, *shape)."""
+    """``(int |rho - rho_ref|, sqrt(int |v - v_ref|^2 rho_ref))`` on ``grid``; v (d, *shape)."""
     l1 = float(grid.integrate(np.abs(rho - rho_ref)))
     l2 = math.sqrt(max(float(grid.integrate(((v - v_ref) ** 2).sum(0) * rho_ref)), 0.0))
     return l1, l2

@@ -73,10 +73,6 @@ def _w2_panel(ax, result, idx, title, problem, alpha):
 
 def _gap_panel(ax, result, idx, problem, alpha):
     rows = [result.rows[i] for i in idx]
-    truth = result.checks.get(problem, {}).get("truth_flow_map_error")
-    if truth is not None:
-        ax.axhspan(1e-300, 3 * truth, color="0.9", zorder=0,
-                   label=f"unresolved: < 3 x truth error {truth:.2g}")
     for group, (colour, marker) in _STYLE.items():
         pts = [(r["eps"], r["w2_gap"], r["flow_map"], r.get("resolved", -1)) for r in rows
                if row_group(r) == group]
@@ -97,6 +93,14 @@ def _gap_panel(ax, result, idx, problem, alpha):
                 line = np.geomspace(eps.min(), eps.max(), 20)
                 ax.plot(line, fit["prefactor"] * line ** fit["slope"], color=colour, lw=1,
                         label=f"slope {fit['slope']:.2f} [{fit['lo']:.2f}, {fit['hi']:.2f}]")
+    ax.set(xscale="log", yscale="log")
+    truth = result.checks.get(problem, {}).get("truth_flow_map_error")
+    if truth is not None and truth > 0:
+        lo, hi = ax.get_ylim()
+        lo, hi = min(lo, 0.5 * truth), max(hi, 6 * truth)
+        ax.axhspan(lo, 3 * truth, color="0.9", zorder=0,
+                   label=f"unresolved: < 3 x truth error {truth:.2g}")
+        ax.set_ylim(lo, hi)
     ax.set(xscale="log", yscale="log", xlabel="eps", ylabel="distance to the eps = 0 samples",
            title="flow-map error (filled; hollow grey: unresolved), W2 gap (x)")
     ax.legend(fontsize=6)
