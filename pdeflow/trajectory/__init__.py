@@ -1,0 +1,18 @@
+"""Trajectory inference (MIOFlow, OT-CFM, displacement interpolation) checked against true flows.
+
+Snapshot data sets pushed by pdeflow's true Lagrangian flow maps, the methods, and metrics against the truth.
+"""
+from .baselines import DisplacementInterpolation, OTCFM
+from .losses import density_loss, kinetic_energy, ot_loss
+from .metrics import evaluate, heldout_distances, kinetic_energy_report, trajectory_error, \
+    velocity_error
+from .mioflow import MIOFlow
+from .snapshots import PROBLEMS, SnapshotData, load_snapshots, make_snapshots, \
+    rotational_drift, save_snapshots, true_flow
+
+__all__ = [
+    "SnapshotData", "make_snapshots", "save_snapshots", "load_snapshots", "true_flow",
+    "rotational_drift", "PROBLEMS", "ot_loss", "density_loss", "kinetic_energy", "MIOFlow",
+    "OTCFM", "DisplacementInterpolation", "heldout_distances", "trajectory_error",
+    "velocity_error", "kinetic_energy_report", "evaluate",
+]
