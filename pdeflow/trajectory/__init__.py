@@ -2,7 +2,7 @@
 
 Snapshot data sets pushed by pdeflow's true Lagrangian flow maps, the methods, and metrics against the truth.
 """
-from .baselines import DisplacementInterpolation, OTCFM
+from .baselines import DisplacementInterpolation, OTCFM, Oracle
 from .losses import density_loss, kinetic_energy, ot_loss
 from .metrics import evaluate, heldout_distances, kinetic_energy_report, trajectory_error, \
     velocity_error
@@ -13,6 +13,6 @@ from .snapshots import PROBLEMS, SnapshotData, load_snapshots, make_snapshots, \
 __all__ = [
     "SnapshotData", "make_snapshots", "save_snapshots", "load_snapshots", "true_flow",
     "rotational_drift", "PROBLEMS", "ot_loss", "density_loss", "kinetic_energy", "MIOFlow",
-    "OTCFM", "DisplacementInterpolation", "heldout_distances", "trajectory_error",
+    "OTCFM", "DisplacementInterpolation", "Oracle", "heldout_distances", "trajectory_error",
     "velocity_error", "kinetic_energy_report", "evaluate",
 ]

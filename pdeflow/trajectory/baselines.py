@@ -22,7 +22,7 @@ from scipy.spatial import cKDTree
 from ._flows import NeuralFlow, sample_batch, seeded_net
 from .losses import ot_plan
 
-__all__ = ["OTCFM", "DisplacementInterpolation"]
+__all__ = ["OTCFM", "DisplacementInterpolation", "Oracle"]
 
 
 class OTCFM(NeuralFlow):
@@ -145,3 +145,24 @@ class DisplacementInterpolation:
         nearest = cKDTree(start).query(x0)[1]
         offset = x0 - start[nearest]
         return np.stack([self.atoms_at(t)[nearest] + offset for t in times])
+
+
+class Oracle:
+    """The true flow as a model (``velocity``, ``transport``): its metrics are the floors."""
+
+    def __init__(self, flow):
+        self.flow, self.train_seconds = flow, 0.0
+
+    def fit(self, data) -> "Oracle":
+        return self
+
+    def velocity(self, t: float, x) -> np.ndarray:
+        return self.flow.velocity(t, np.asarray(x, dtype=np.float64))
+
+    def transport(self, x0, times) -> np.ndarray:
+        times = np.asarray(times, dtype=np.float64)
+        if times[0] != 0:
+            raise ValueError(f"the oracle transports from t = 0, got times[0] = {times[0]}")
+        if len(times) == 1:
+            return np.asarray(x0, dtype=np.float64)[None]
+        return self.flow.push(np.asarray(x0, dtype=np.float64), times)

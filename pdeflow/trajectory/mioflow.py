@@ -78,8 +78,9 @@ class MIOFlow(NeuralFlow):
         self.train_seconds = float("nan")
 
     def _loss(self, pred, target, velocities):
-        if self.encoder is not None:
-            pred, target = self.encoder(pred), self.encoder(target)
+        if self.encoder is not None:          # the encoder takes physical coordinates
+            pred = self.encoder(pred * self.scale + torch.as_tensor(self.shift))
+            target = self.encoder(target * self.scale + torch.as_tensor(self.shift))
         loss = self.lambda_ot * ot_loss(pred, target)
         if self.lambda_density > 0:
             loss = loss + self.lambda_density * density_loss(pred, target, self.density_k,
