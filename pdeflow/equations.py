@@ -29,7 +29,7 @@ import numpy as np
 __all__ = [
     "GradientFlow", "Heat", "FokkerPlanck", "PorousMedium",
     "entropy_density", "entropy_derivative", "porous_density", "porous_pressure",
-    "porous_diffusivity",
+    "porous_diffusivity", "truncated_power_integral", "porous_stationary_level",
 ]
 
 
@@ -283,8 +283,6 @@ class PorousMedium(GradientFlow):
 
     def stationary_density(self, x, mass: float = 1.0):
         """rho with D p(rho) = (C - kappa |x|^2 / 2)_+, C fixed by ``mass``; ``x`` (..., d)."""
-        from .exact import porous_stationary_level  # closed form of the constant C
-
         self._require_confinement()
         level = porous_stationary_level(self, _check_positive("mass", mass))
         r2 = (np.asarray(x, dtype=np.float64) ** 2).sum(-1)
@@ -295,3 +293,30 @@ class PorousMedium(GradientFlow):
         """sigma(rho) = sqrt(2 D rho^(m-1)): the law of dX = -kappa X dt + sigma(rho(X)) dW
         solves this equation (a McKean-Vlasov SDE)."""
         return np.sqrt(2.0 * self.D * rho ** (self.m - 1.0))
+
+
+# ----------------------------------------------------------------------------------------------
+# Mass formulas of the porous-medium stationary state
+# ----------------------------------------------------------------------------------------------
+def truncated_power_integral(level: float, k: float, power: float, dim: int) -> float:
+    """int_{R^d} (level - k |x|^2)_+^power dx
+    = level^(power + d/2) (pi / k)^(d/2) Gamma(power + 1) / Gamma(power + 1 + d/2)."""
+    level, k = _check_positive("level", level), _check_positive("k", k)
+    half = dim / 2.0
+    log_value = ((power + half) * math.log(level) + half * math.log(math.pi / k)
+                 + math.lgamma(power + 1) - math.lgamma(power + 1 + half))
+    return math.exp(log_value)
+
+
+def porous_stationary_level(equation: PorousMedium, mass: float) -> float:
+    """The constant C of the porous-medium stationary state D p(rho) = (C - kappa|x|^2/2)_+
+    that carries ``mass``.
+
+    rho = (q (C - kappa |x|^2 / 2)_+)^(1/(m-1)) with q = (m-1)/(D m), so
+    mass = q^(1/(m-1)) * truncated_power_integral(C, kappa/2, 1/(m-1), d), solved for C.
+    """
+    mass = _check_positive("mass", mass)
+    power = 1.0 / (equation.m - 1.0)
+    q = (equation.m - 1.0) / (equation.D * equation.m)
+    unit = q ** power * truncated_power_integral(1.0, equation.kappa / 2.0, power, equation.dim)
+    return (mass / unit) ** (1.0 / (power + equation.dim / 2.0))

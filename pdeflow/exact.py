@@ -5,7 +5,8 @@
   time; a single Gaussian also has an exact (linear) flow map.
 * :class:`Barenblatt` (free porous medium, D = 1, kappa = 0) and :class:`ConfinedBarenblatt`
   (D = 1, kappa = 1): self-similar compactly supported solutions with radial flow maps.
-* :func:`truncated_power_integral` and :func:`porous_stationary_level`: mass formulas.
+* :func:`truncated_power_integral` and :func:`porous_stationary_level`: mass formulas (defined in
+  :mod:`pdeflow.equations`, beside the stationary state they fix, and re-exported here).
 
 All functions take points as ``(n, d)`` arrays and times in the equation's time units.
 """
@@ -15,9 +16,10 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import gammaln, logsumexp
+from scipy.special import logsumexp
 
-from .equations import FokkerPlanck, GradientFlow, PorousMedium, _check_dim, _check_positive
+from .equations import (FokkerPlanck, GradientFlow, PorousMedium, _check_dim, _check_positive,
+                        porous_stationary_level, truncated_power_integral)
 
 __all__ = [
     "truncated_power_integral", "porous_stationary_level",
@@ -43,30 +45,6 @@ def _check_time(t: float, name: str = "t", minimum: float = 0.0) -> float:
 # ----------------------------------------------------------------------------------------------
 # Mass formulas
 # ----------------------------------------------------------------------------------------------
-def truncated_power_integral(level: float, k: float, power: float, dim: int) -> float:
-    """int_{R^d} (level - k |x|^2)_+^power dx
-    = level^(power + d/2) (pi / k)^(d/2) Gamma(power + 1) / Gamma(power + 1 + d/2)."""
-    level, k = _check_positive("level", level), _check_positive("k", k)
-    half = dim / 2.0
-    log_value = ((power + half) * math.log(level) + half * math.log(math.pi / k)
-                 + gammaln(power + 1) - gammaln(power + 1 + half))
-    return math.exp(log_value)
-
-
-def porous_stationary_level(equation: PorousMedium, mass: float) -> float:
-    """The constant C of the porous-medium stationary state D p(rho) = (C - kappa|x|^2/2)_+
-    that carries ``mass``.
-
-    rho = (q (C - kappa |x|^2 / 2)_+)^(1/(m-1)) with q = (m-1)/(D m), so
-    mass = q^(1/(m-1)) * truncated_power_integral(C, kappa/2, 1/(m-1), d), solved for C.
-    """
-    mass = _check_positive("mass", mass)
-    power = 1.0 / (equation.m - 1.0)
-    q = (equation.m - 1.0) / (equation.D * equation.m)
-    unit = q ** power * truncated_power_integral(1.0, equation.kappa / 2.0, power, equation.dim)
-    return (mass / unit) ** (1.0 / (power + equation.dim / 2.0))
-
-
 # ----------------------------------------------------------------------------------------------
 # Gaussian mixtures under heat / Fokker-Planck
 # ----------------------------------------------------------------------------------------------
