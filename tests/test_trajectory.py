@@ -60,7 +60,7 @@ def test_snapshot_marginals_equal_the_closed_form(name):
 
 
 def test_product_5d_marginals_factor_into_the_closed_forms():
-    data = make_snapshots("ou_mixture_5d", K=3, n=400, seed=2)
+    data = make_snapshots("ou_mixture_5d", K=3, n=200, seed=2)
     first, second = [GaussianMixtureFlow(eval_equation(p), mixture_from(p))
                      for p in true_flow("ou_mixture_5d").params["product_of"]]
     for t, snap in zip(data.times, data.snapshots):
@@ -163,9 +163,9 @@ def _midpoint_and_knot_errors(name, K):
 def test_displacement_interpolation_converges_at_second_order(name):
     # 1-D maps are monotone and the OU map of a Gaussian is symmetric positive definite: both
     # are OT maps, so the exact matching of the same particles recovers the pairs exactly at the
-    # observation times, and straight lines err by O(dt^2) in between (K = 3 is pre-asymptotic:
-    # slope 1.67 over K = 3..17 for ou_gaussian)
-    Ks = [5, 9, 17, 33]
+    # observation times, and straight lines err by O(dt^2) in between. Pre-asymptotic at coarse
+    # spacing: measured local slopes for ou_gaussian 1.66 (K 5 -> 9), 1.80, 1.91, 1.97 (33 -> 65)
+    Ks = [17, 33, 65]
     mids, knots = zip(*(_midpoint_and_knot_errors(name, K) for K in Ks))
     assert max(knots) < 1e-10
     rate = fit_rate(1.0 / (np.array(Ks) - 1), np.array(mids))
@@ -180,7 +180,7 @@ def test_displacement_interpolation_misses_the_rotation():
     from pdeflow.solvers import integrate_flow_map
     ends = []
     for K in (5, 9):
-        data = make_snapshots("rotational", K=K, n=300, held_out=None, seed=1)
+        data = make_snapshots("rotational", K=K, n=200, held_out=None, seed=1)
         straight = integrate_flow_map(plain, data.truth_positions[0], data.truth_times,
                                       method="dopri5", rtol=1e-7, atol=1e-9).positions
         gap = np.sqrt(np.mean(np.sum((straight[-1] - data.truth_positions[-1]) ** 2, -1)))

@@ -1,7 +1,5 @@
-"""Trajectory inference (MIOFlow, OT-CFM, displacement interpolation) checked against true flows.
-
-Snapshot data sets pushed by pdeflow's true Lagrangian flow maps, the methods, and metrics against the truth.
-"""
+"""pdeflow.trajectory: trajectory inference (MIOFlow, OT-CFM, displacement interpolation) checked
+against true flows: snapshot data sets pushed by true flow maps, the methods, metrics vs the truth."""
 from .baselines import DisplacementInterpolation, OTCFM, Oracle
 from .losses import density_loss, kinetic_energy, ot_loss
 from .metrics import evaluate, heldout_distances, kinetic_energy_report, trajectory_error, \

@@ -17,8 +17,10 @@ __all__ = ["TABLE_PROBLEMS", "QUICK_BUDGET", "FULL_BUDGET", "run_table", "format
 TABLE_PROBLEMS = ("heat_1d", "fokker_planck_mixture", "ou_mixture_5d", "porous_mixture",
                   "rotational")
 #: training budgets (MIOFlow local epochs x pairs + global epochs; OT-CFM steps)
-QUICK_BUDGET = {"mioflow": {"local_epochs": 12, "global_epochs": 3}, "otcfm": {"steps": 120}}
-FULL_BUDGET = {"mioflow": {"local_epochs": 200, "global_epochs": 50}, "otcfm": {"steps": 3000}}
+QUICK_BUDGET = {"n": 200, "mioflow": {"local_epochs": 8, "global_epochs": 2},
+                "otcfm": {"steps": 80}}
+FULL_BUDGET = {"n": 500, "mioflow": {"local_epochs": 200, "global_epochs": 50},
+               "otcfm": {"steps": 3000}}
 METRICS = ("w1", "w1_floor", "w2", "traj_rms", "traj_end", "vel_rel", "energy", "energy_bound",
            "train_seconds")
 
@@ -29,15 +31,16 @@ def _methods(budget, seed):
             "OT-CFM": OTCFM(seed=seed, **budget["otcfm"])}
 
 
-def run_table(problems=TABLE_PROBLEMS, seeds=(0, 1, 2), budget=None, *, n: int = 300,
-              K: int = 6, held_out: int = 3, progress: bool = True):
+def run_table(problems=TABLE_PROBLEMS, seeds=(0, 1, 2), budget=None, *, K: int = 6,
+              held_out: int = 3, progress: bool = True):
     """Rows (dicts: problem, method, seed, the metrics of :func:`evaluate`, train_seconds) and
-    the data sets of the first seed (for figures). Each seed draws its own data set."""
+    the data sets of the first seed (for figures). Each seed draws its own data set of
+    ``budget["n"]`` particles per snapshot."""
     budget = QUICK_BUDGET if budget is None else budget
     rows, first = [], {}
     jobs = [(p, s) for p in problems for s in seeds]
     for problem, seed in tqdm(jobs, disable=not progress, desc="table"):
-        data = make_snapshots(problem, K=K, n=n, held_out=held_out, seed=1000 + seed)
+        data = make_snapshots(problem, K=K, n=budget["n"], held_out=held_out, seed=1000 + seed)
         first.setdefault(problem, (data, {}))
         for name, model in _methods(budget, seed).items():
             model = Oracle(true_flow(problem)) if model is None else model
