@@ -69,6 +69,14 @@ class NeuralFlow:
         self.scale = float(pooled.std())
         return [torch.as_tensor((data.snapshots[k] - self.shift) / self.scale) for k in indices]
 
+    def _prepare(self, data, depth: int, activation: str):
+        """Standardised training clouds, their times, and a fresh seeded network in ``self.net``."""
+        indices = data.train_indices
+        clouds = self._standardise(data, indices)
+        self.net = seeded_net(self.seed, dim=data.dim, hidden=self.hidden, depth=depth,
+                              activation=activation)
+        return clouds, [float(data.times[k]) for k in indices]
+
     def velocity(self, t: float, x) -> np.ndarray:
         """The learned velocity (n, d) at time t and points x (n, d), physical units."""
         z = torch.as_tensor((np.asarray(x, dtype=np.float64) - self.shift) / self.scale)

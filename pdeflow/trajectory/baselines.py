@@ -19,7 +19,7 @@ import numpy as np
 import torch
 from scipy.spatial import cKDTree
 
-from ._flows import NeuralFlow, sample_batch, seeded_net
+from ._flows import NeuralFlow, sample_batch
 from .losses import ot_plan
 
 __all__ = ["OTCFM", "DisplacementInterpolation", "Oracle"]
@@ -56,11 +56,7 @@ class OTCFM(NeuralFlow):
         from torchcfm.conditional_flow_matching import ExactOptimalTransportConditionalFlowMatcher
 
         start = time.perf_counter()
-        indices = data.train_indices
-        clouds = self._standardise(data, indices)
-        times = [float(data.times[k]) for k in indices]
-        self.net = seeded_net(self.seed, dim=data.dim, hidden=self.hidden, depth=3,
-                              activation="selu")
+        clouds, times = self._prepare(data, depth=3, activation="selu")
         optimiser = torch.optim.AdamW(self.net.parameters(), lr=self.lr,
                                       weight_decay=self.weight_decay)
         matcher = ExactOptimalTransportConditionalFlowMatcher(sigma=self.sigma)

@@ -29,7 +29,7 @@ import numpy as np
 import torch
 from torchdiffeq import odeint
 
-from ._flows import NeuralFlow, sample_batch, seeded_net
+from ._flows import NeuralFlow, sample_batch
 from .losses import density_loss, kinetic_energy, ot_loss
 
 __all__ = ["MIOFlow"]
@@ -103,11 +103,7 @@ class MIOFlow(NeuralFlow):
     def fit(self, data) -> "MIOFlow":
         """Train on the training snapshots of ``data`` (a SnapshotData); returns self."""
         start = time.perf_counter()
-        indices = data.train_indices
-        clouds = self._standardise(data, indices)
-        times = [float(data.times[k]) for k in indices]
-        self.net = seeded_net(self.seed, dim=data.dim, hidden=self.hidden, depth=2,
-                              activation="silu")
+        clouds, times = self._prepare(data, depth=2, activation="silu")
         optimiser = torch.optim.AdamW(self.net.parameters(), lr=self.lr)
         rng = np.random.default_rng(self.seed)
         for _ in range(self.local_epochs):
