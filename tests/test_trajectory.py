@@ -48,7 +48,7 @@ def _projected_ks(points, mixture, direction):
 def test_snapshot_marginals_equal_the_closed_form(name):
     # rotational: its closed form is the flow WITHOUT the rotation, so this also checks that the
     # divergence-free drift leaves the marginals unchanged
-    data = make_snapshots(name, K=5, n=300, seed=3)
+    data = make_snapshots(name, K=4, n=300, seed=3)
     flow = _mixture_flow(name)
     rng = np.random.default_rng(0)
     worst = max(_projected_ks(snap, flow.at(t), rng.standard_normal(data.dim))
@@ -154,7 +154,7 @@ def test_density_loss_and_energy_by_hand():
 
 
 def _midpoint_and_knot_errors(name, K):
-    data = make_snapshots(name, K=K, n=300, held_out=None, substeps=2, independent=False, seed=1)
+    data = make_snapshots(name, K=K, n=50, held_out=None, substeps=2, independent=False, seed=1)
     error = trajectory_error(DisplacementInterpolation().fit(data), data)
     return np.sqrt(np.mean(error[1::2] ** 2)), np.abs(error[::2]).max()
 
@@ -180,7 +180,7 @@ def test_displacement_interpolation_misses_the_rotation():
     from pdeflow.solvers import integrate_flow_map
     ends = []
     for K in (5, 9):
-        data = make_snapshots("rotational", K=K, n=200, held_out=None, seed=1)
+        data = make_snapshots("rotational", K=K, n=150, held_out=None, seed=1)
         straight = integrate_flow_map(plain, data.truth_positions[0], data.truth_times,
                                       method="dopri5", rtol=1e-7, atol=1e-9).positions
         gap = np.sqrt(np.mean(np.sum((straight[-1] - data.truth_positions[-1]) ** 2, -1)))
@@ -190,7 +190,7 @@ def test_displacement_interpolation_misses_the_rotation():
 
 
 def test_oracle_metrics_are_the_floors():
-    data = make_snapshots("fokker_planck_mixture", K=4, n=200, held_out=2, seed=4)
+    data = make_snapshots("fokker_planck_mixture", K=4, n=150, held_out=2, seed=4)
     out = evaluate(Oracle(true_flow("fokker_planck_mixture")), data)
     assert out["traj_rms"] < 1e-6 and out["vel_rel"] < 1e-12
     assert 0.5 < out["w1"] / out["w1_floor"] < 2.0

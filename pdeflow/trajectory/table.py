@@ -19,8 +19,8 @@ TABLE_PROBLEMS = ("heat_1d", "fokker_planck_mixture", "ou_mixture_5d", "porous_m
 #: training budgets (MIOFlow local epochs x pairs + global epochs; OT-CFM steps)
 QUICK_BUDGET = {"n": 200, "mioflow": {"local_epochs": 8, "global_epochs": 2},
                 "otcfm": {"steps": 80}}
-FULL_BUDGET = {"n": 500, "mioflow": {"local_epochs": 200, "global_epochs": 50},
-               "otcfm": {"steps": 3000}}
+FULL_BUDGET = {"n": 300, "mioflow": {"local_epochs": 100, "global_epochs": 20},
+               "otcfm": {"steps": 1000}}
 METRICS = ("w1", "w1_floor", "w2", "traj_rms", "traj_end", "vel_rel", "energy", "energy_bound",
            "train_seconds")
 
