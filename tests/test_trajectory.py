@@ -234,3 +234,26 @@ def test_geodesic_embedding_matches_arc_length():
     model = MIOFlow(local_epochs=1, global_epochs=1, encoder=gae, batch_size=32)
     model.fit(make_snapshots("ou_gaussian", K=3, n=64, held_out=None, seed=0))
     assert np.isfinite(model.history).all()
+
+
+@pytest.mark.slow
+def test_porous_snapshots_follow_the_finite_volume_density():
+    # particles pushed through the FV face velocity must be distributed like the FV density:
+    # L1 between the 0.5-cell histogram and the FV masses, against the multinomial noise level
+    from pdeflow.trajectory.snapshots import porous_solution
+    solution = porous_solution(128, 0.5)
+    data = make_snapshots("porous_mixture", K=3, n=4000, seed=5)
+    coarse = 16                                   # 128 / 16 = 8 fine cells per coarse cell
+
+    def masses(rho):
+        m = rho * solution.grid.cell_volume
+        return m.reshape(coarse, 8, coarse, 8).sum((1, 3)).ravel()
+
+    for t, snap in zip(data.times, data.snapshots):
+        p = masses(solution.density[solution.snapshot_index(t)])
+        hist = np.histogram2d(*snap.T, bins=coarse, range=[[-4, 4], [-4, 4]])[0].ravel()
+        noise = np.sum(np.sqrt(2 * p * (1 - p) / (np.pi * len(snap))))
+        assert np.abs(hist / len(snap) - p).sum() < 1.5 * noise
+    initial = masses(solution.density[0])
+    last = np.histogram2d(*data.snapshots[-1].T, bins=coarse, range=[[-4, 4], [-4, 4]])[0].ravel()
+    assert np.abs(last / len(data.snapshots[-1]) - initial).sum() > 3 * noise

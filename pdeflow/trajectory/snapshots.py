@@ -1,10 +1,11 @@
 """Snapshot data sets pushed by the true Lagrangian flow maps of pdeflow's problems.
 
 A trajectory-inference method sees only unpaired snapshots: particles x_0 ~ rho_0 are carried by
-the true flow map X(t; x_0) to K observation times and every snapshot is shuffled. The truth (the
-same particles in their original order at a finer time grid, with the true velocity there) is
-kept aside for the metrics, together with an independent true sample at every observation time
-(two independent true samples give the finite-sample floor of a distance).
+the true flow map X(t; x_0) to K observation times and every snapshot is shuffled; by default
+every snapshot after the first holds its own particles (``independent=True``). The truth (the
+first snapshot's particles in their original order on a finer time grid, with the true velocity
+there) is kept aside for the metrics, together with an independent true sample at every
+observation time (two independent true samples give the finite-sample floor of a distance).
 
 Problems (:data:`PROBLEMS`; all times in the equation's units, t in [0, T]):
 
@@ -44,7 +45,7 @@ from ..problems import demo_problem, three_component_mixture
 from ..solvers import GridVelocity, integrate_flow_map, solve
 
 __all__ = ["TrueFlow", "SnapshotData", "PROBLEMS", "true_flow", "make_snapshots",
-           "rotational_drift", "save_snapshots", "load_snapshots"]
+           "rotational_drift", "porous_solution", "save_snapshots", "load_snapshots"]
 
 KIND = "trajectory_snapshots"
 #: the rotation rate at the origin of the ``rotational`` problem (radians per time unit)
@@ -116,15 +117,18 @@ def _mixture_flow(name, equation, mixture, T, extra=None, closed_form=False) -> 
 
 
 @lru_cache(maxsize=4)
-def _porous_velocity(n: int, T: float):
+def porous_solution(n: int = 128, T: float = 0.5):
+    """The finite-volume truth of ``porous_mixture``: :func:`pdeflow.problems.demo_problem` (n^2
+    cells) solved to T with 41 snapshots (a GridSolution, cached)."""
     equation, grid, rho0, _ = demo_problem(n)
-    return GridVelocity(solve(equation, grid, rho0, np.linspace(0.0, T, 41)), "face"), rho0
+    return solve(equation, grid, rho0, np.linspace(0.0, T, 41))
 
 
 def _porous_flow(T: float = 0.5, n: int = 128) -> TrueFlow:
-    velocity, rho0 = _porous_velocity(n, T)
-    coarse, _ = _porous_velocity(n // 2, T)
-    grid = velocity.grid
+    solution = porous_solution(n, T)
+    velocity = GridVelocity(solution, "face")
+    coarse = GridVelocity(porous_solution(n // 2, T), "face")
+    grid, rho0 = velocity.grid, solution.density[0]
 
     def sample(count, seed):
         return grid.sample_density(rho0, count, seed)
