@@ -3,13 +3,13 @@ whose latent distances match them.
 
 :func:`manifold_distances` builds PHATE's alpha-decay affinity (adaptive bandwidth: the distance
 to the ``knn``-th neighbour, decay ``alpha``), the diffusion operator P (row-normalised), its
-power P^t, and returns either diffusion distances |P^t_i - P^t_j| or PHATE potential distances
-|log P^t_i - log P^t_j|. It is written with numpy/scipy rather than with the ``phate`` package
+power P^t, and returns either diffusion distances ``|P^t_i - P^t_j|`` or PHATE potential
+distances ``|log P^t_i - log P^t_j|``. It is written with numpy/scipy rather than with the ``phate`` package
 (which would add graphtools, PyGSP, tasklogger, Deprecated, future and wrapt for this one matrix);
 it follows PHATE's definitions but is not checked against that package's numbers.
 
 :class:`GeodesicAutoencoder` (MIOFlow's GAE, ``use_emb`` mode): an encoder/decoder pair trained on
-noisy inputs so that |E(x_i) - E(x_j)| matches the given distances, plus reconstruction. Its frozen
+noisy inputs so that ``|E(x_i) - E(x_j)|`` matches the given distances, plus reconstruction. Its frozen
 encoder can be handed to :class:`~pdeflow.trajectory.MIOFlow` (``encoder=``): the losses are then
 computed in the latent space while the ODE runs in the data space.
 """

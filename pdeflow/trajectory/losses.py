@@ -6,7 +6,7 @@
   of W2^2 by the envelope theorem).
 * :func:`density_loss` - mean over predicted points of relu(distance to each of the k nearest
   target points - hinge), k = 5, hinge = 0.01.
-* :func:`kinetic_energy` - mean over sampled trajectory points of |v|^2.
+* :func:`kinetic_energy` - mean over sampled trajectory points of ``|v|^2``.
 
 All take torch tensors (n, d) and return a scalar tensor.
 """
@@ -32,7 +32,7 @@ def ot_plan(cost: np.ndarray) -> np.ndarray:
 
 
 def ot_loss(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
-    """sum_ij P_ij |x_i - y_j|^2 with P the exact OT plan between the uniform clouds ``x`` (n, d)
+    """``sum_ij P_ij |x_i - y_j|^2`` with P the exact OT plan between the uniform clouds ``x`` (n, d)
     and ``y`` (m, d): the minibatch W2^2 (squared length units); gradients flow through the cost."""
     _check_pair(x, y)
     cost = torch.cdist(x, y) ** 2
@@ -41,7 +41,7 @@ def ot_loss(x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
 
 
 def density_loss(x: torch.Tensor, y: torch.Tensor, k: int = 5, hinge: float = 0.01) -> torch.Tensor:
-    """mean_i mean_{j in kNN_y(x_i)} relu(|x_i - y_j| - hinge) (length units); ``k`` <= len(y)."""
+    """``mean_i mean_{j in kNN_y(x_i)} relu(|x_i - y_j| - hinge)`` (length units); ``k`` <= len(y)."""
     _check_pair(x, y)
     if int(k) != k or not 1 <= k <= len(y):
         raise ValueError(f"k must be an integer in 1..{len(y)}, got {k}")
@@ -52,7 +52,7 @@ def density_loss(x: torch.Tensor, y: torch.Tensor, k: int = 5, hinge: float = 0.
 
 
 def kinetic_energy(velocities: torch.Tensor) -> torch.Tensor:
-    """mean over all leading axes of |v|^2 for velocities (..., d) (squared speed units)."""
+    """mean over all leading axes of ``|v|^2`` for velocities (..., d) (squared speed units)."""
     if velocities.ndim < 2:
         raise ValueError(f"velocities must have shape (..., n, d), got {tuple(velocities.shape)}")
     return (velocities ** 2).sum(-1).mean()

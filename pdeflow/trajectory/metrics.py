@@ -3,11 +3,11 @@
 * :func:`heldout_distances` - exact W1 / W2 between the model's prediction at the held-out time
   (the first training snapshot transported) and the held-out snapshot, with the finite-sample
   floor: the same distances between the held-out snapshot and an independent true sample.
-* :func:`trajectory_error` - RMS over particles of |X_hat(t; x_0) - X(t; x_0)| at every truth
+* :func:`trajectory_error` - RMS over particles of ``|X_hat(t; x_0) - X(t; x_0)|`` at every truth
   time, the model started from the true particles x_0.
-* :func:`velocity_error` - ||v_hat(t, .) - v(t, .)||_{L2(rho_t)} at every truth time, estimated
-  on the true particles X(t; x_0) ~ rho_t; also relative to ||v(t, .)||_{L2(rho_t)}.
-* :func:`kinetic_energy_report` - int_0^T E|v|^2 dt of the model (along its own paths) and of the
+* :func:`velocity_error` - ``||v_hat(t, .) - v(t, .)||_{L2(rho_t)}`` at every truth time,
+  estimated on the true particles X(t; x_0) ~ rho_t; also relative to ``||v(t, .)||_{L2(rho_t)}``.
+* :func:`kinetic_energy_report` - ``int_0^T E|v|^2 dt`` of the model (along its own paths) and of the
   truth (trapezoid rule on the truth grid), and the Benamou-Brenier lower bound
   sum_k W2^2(rho_{t_k}, rho_{t_{k+1}}) / (t_{k+1} - t_k), estimated on the true particles at the
   observation times (on the same particles it is <= the truth's energy up to quadrature error).
@@ -68,7 +68,7 @@ def _time_integral(values, times) -> float:
 
 
 def kinetic_energy_report(model, data, paths=None) -> dict:
-    """``model``, ``truth``: int E|v|^2 dt; ``bound``: sum_k W2^2 / dt_k over all K snapshots.
+    """``model``, ``truth``: ``int E|v|^2 dt``; ``bound``: sum_k W2^2 / dt_k over all K snapshots.
     ``paths``: optional precomputed model paths (M, n, d) from truth_positions[0]."""
     if paths is None:
         paths = model.transport(data.truth_positions[0], data.truth_times)

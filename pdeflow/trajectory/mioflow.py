@@ -7,7 +7,7 @@ a time-conditioned MLP velocity (2 hidden SiLU layers of width 64), trained with
     lambda_ot OT(x_hat_{t_{i+1}}, x_{t_{i+1}}) + lambda_density density + lambda_energy energy,
 
 OT the minibatch exact-EMD loss (:func:`~pdeflow.trajectory.losses.ot_loss`), density the hinge
-loss (k = 5, hinge 0.01, off by default as in the current code), energy the mean |f|^2 at the
+loss (k = 5, hinge 0.01, off by default as in the current code), energy the mean ``|f|^2`` at the
 ``energy_time_steps`` = 10 points of the integration grid. A **local** phase integrates a batch of
 each training snapshot to the next training time; a **global** phase integrates one batch of the
 first snapshot through all training times and sums the per-time losses. The held-out time is

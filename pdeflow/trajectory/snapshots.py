@@ -229,7 +229,7 @@ class SnapshotData:
     truth_positions : (M, n, d) the same particles as the snapshots, unshuffled: X(t; x_0).
     truth_velocities : (M, n, d) the true velocity v(t, X(t; x_0)).
     reference : (K, n, d) an independent true sample at every observation time.
-    truth_error : RMS over particles and times of |X - X_companion| (length units).
+    truth_error : RMS over particles and times of ``|X - X_companion|`` (length units).
     params : JSON-able problem description.
     """
 
