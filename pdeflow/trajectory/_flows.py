@@ -51,7 +51,8 @@ def integrate(field, x0: torch.Tensor, times: torch.Tensor, steps_per_interval: 
 
 
 class NeuralFlow:
-    """A fitted network velocity in standardised coordinates z = (x - shift) / scale.
+    """A fitted network velocity in standardised coordinates z = (x - shift) / scale and time
+    tau = t / time_unit (time_unit: the mean spacing of the observation times).
 
     One scalar ``scale`` for all axes: a per-axis rescaling would change which map is optimal
     for the squared Euclidean cost (MIOFlow z-normalises per axis; see docs/trajectory_inference.md).
@@ -60,6 +61,7 @@ class NeuralFlow:
     net: VelocityNet
     shift: np.ndarray
     scale: float
+    time_unit: float
     #: RK4 steps per output interval in :meth:`transport`
     transport_steps: int = 3
 
@@ -70,25 +72,29 @@ class NeuralFlow:
         return [torch.as_tensor((data.snapshots[k] - self.shift) / self.scale) for k in indices]
 
     def _prepare(self, data, depth: int, activation: str):
-        """Standardised training clouds, their times, and a fresh seeded network in ``self.net``."""
+        """Standardised training clouds, their times in units of the mean observation spacing
+        (the snapshot index for equally spaced times, as in the reference codes), and a fresh
+        seeded network in ``self.net``."""
         indices = data.train_indices
         clouds = self._standardise(data, indices)
+        self.time_unit = float(data.times[-1] - data.times[0]) / (len(data.times) - 1)
         self.net = seeded_net(self.seed, dim=data.dim, hidden=self.hidden, depth=depth,
                               activation=activation)
-        return clouds, [float(data.times[k]) for k in indices]
+        return clouds, [float(data.times[k]) / self.time_unit for k in indices]
 
     def velocity(self, t: float, x) -> np.ndarray:
         """The learned velocity (n, d) at time t and points x (n, d), physical units."""
         z = torch.as_tensor((np.asarray(x, dtype=np.float64) - self.shift) / self.scale)
+        tau = torch.tensor(float(t) / self.time_unit, dtype=torch.float64)
         with torch.no_grad():
-            return self.net(torch.tensor(float(t), dtype=torch.float64), z).numpy() * self.scale
+            return self.net(tau, z).numpy() * (self.scale / self.time_unit)
 
     def transport(self, x0, times) -> np.ndarray:
         """Positions (M, n, d) of the learned flow from x0 (n, d) at times[0] to every time (M,)."""
         z = torch.as_tensor((np.asarray(x0, dtype=np.float64) - self.shift) / self.scale)
         with torch.no_grad():
-            path = integrate(self.net, z, torch.as_tensor(np.asarray(times, dtype=np.float64)),
-                             self.transport_steps)
+            tau = torch.as_tensor(np.asarray(times, dtype=np.float64) / self.time_unit)
+            path = integrate(self.net, z, tau, self.transport_steps)
         return path.numpy() * self.scale + self.shift
 
 

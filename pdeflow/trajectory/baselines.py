@@ -4,7 +4,8 @@
   ``ExactOptimalTransportConditionalFlowMatcher``: per consecutive training pair, minibatch exact-OT
   pairs (x_a, x_b), a point x_s on the segment at s ~ U[0, 1] (Gaussian width sigma = 0.1), and
   the regression of v(t_a + s dt, x_s) on the segment velocity (x_b - x_a) / dt; one network for
-  all pairs (the torchcfm single-cell recipe), the runner's defaults: 3 hidden SELU layers of
+  all pairs with time in units of the observation spacing (the torchcfm single-cell recipe:
+  t shifted by the pair index), the runner's defaults: 3 hidden SELU layers of
   width 64, AdamW lr 1e-3, weight decay 1e-5, batch 128.
 * :class:`DisplacementInterpolation` - the exact OT plan between whole consecutive training
   snapshots (equal sizes: a permutation) and straight lines between matched points.

@@ -11,14 +11,14 @@ loss (k = 5, hinge 0.01, off by default as in the current code), energy the mean
 ``energy_time_steps`` = 10 points of the integration grid. A **local** phase integrates a batch of
 each training snapshot to the next training time; a **global** phase integrates one batch of the
 first snapshot through all training times and sums the per-time losses. The held-out time is
-skipped (its neighbours form one pair). Optionally the losses are computed after a frozen
+skipped (its neighbours form one pair). Time is measured in units of the observation spacing
+(the snapshot index, as in the reference), so ``lambda_energy`` weighs the same quantity. Optionally the losses are computed after a frozen
 geodesic encoder (:mod:`pdeflow.trajectory.geodesic`, the reference's ``use_emb`` mode).
 
 Changes from the reference, and why: integration is fixed-step RK4 on the energy grid (the
 reference's torchdiffeq default dopri5 is slower and is reported not to converge by the
 OTP-FM benchmark); coordinates are standardised with one scalar scale (see
-:class:`~pdeflow.trajectory._flows.NeuralFlow`); time is the physical time, not the snapshot index;
-the ``reverse_schema`` (training backwards every second epoch) and the SDE variant are not
+:class:`~pdeflow.trajectory._flows.NeuralFlow`); the ``reverse_schema`` (training backwards every second epoch) and the SDE variant are not
 implemented; the number of epochs is a parameter (the table's budget is stated in the docs).
 """
 from __future__ import annotations
