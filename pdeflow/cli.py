@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .problems import demo_problem
 
-__all__ = ["main", "demo_problem"]
+__all__ = ["main", "build_parser", "demo_problem"]
 
 
 def _demo(args) -> int:
@@ -106,7 +106,14 @@ def _study(args) -> int:
     return 0
 
 
-def main(argv=None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of the ``pdeflow`` command, with every subcommand (the CLI docs are built from it).
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        Parsed arguments carry ``func``, the subcommand's handler taking the namespace.
+    """
     parser = argparse.ArgumentParser(prog="pdeflow", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -116,7 +123,12 @@ def main(argv=None) -> int:
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
     demo.set_defaults(func=_demo)
     _add_study_parser(sub)
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run the ``pdeflow`` command with ``argv`` (default: ``sys.argv[1:]``); return its exit code."""
+    args = build_parser().parse_args(argv)
     return args.func(args)
 
 
