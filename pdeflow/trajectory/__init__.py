@@ -5,12 +5,12 @@ from .losses import density_loss, kinetic_energy, ot_loss
 from .metrics import evaluate, heldout_distances, kinetic_energy_report, trajectory_error, \
     velocity_error
 from .mioflow import MIOFlow
-from .snapshots import PROBLEMS, SnapshotData, load_snapshots, make_snapshots, \
-    rotational_drift, save_snapshots, true_flow
+from .snapshots import SnapshotData, load_snapshots, make_snapshots, rotational_drift, \
+    save_snapshots, true_flow
 
 __all__ = [
     "SnapshotData", "make_snapshots", "save_snapshots", "load_snapshots", "true_flow",
-    "rotational_drift", "PROBLEMS", "ot_loss", "density_loss", "kinetic_energy", "MIOFlow",
+    "rotational_drift", "ot_loss", "density_loss", "kinetic_energy", "MIOFlow",
     "OTCFM", "DisplacementInterpolation", "Oracle", "heldout_distances", "trajectory_error",
     "velocity_error", "kinetic_energy_report", "evaluate",
 ]

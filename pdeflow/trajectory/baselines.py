@@ -90,7 +90,7 @@ class OTCFM(NeuralFlow):
 class DisplacementInterpolation:
     """Straight lines between exactly OT-matched consecutive training snapshots.
 
-    After :meth:`fit`, ``atoms`` (K', n, d) holds the chained matched particles at the training
+    After ``fit``, ``atoms`` (K', n, d) holds the chained matched particles at the training
     times ``knots`` (K',). A point x off the atoms moves with its nearest atom at the start
     (``transport``) or at time t (``velocity``).
     """

@@ -18,7 +18,7 @@ geodesic encoder (:mod:`pdeflow.trajectory.geodesic`, the reference's ``use_emb`
 Changes from the reference, and why: integration is fixed-step RK4 on the energy grid (the
 reference's torchdiffeq default dopri5 is slower and is reported not to converge by the
 OTP-FM benchmark); coordinates are standardised with one scalar scale (see
-:class:`~pdeflow.trajectory._flows.NeuralFlow`); the ``reverse_schema`` (training backwards every second epoch) and the SDE variant are not
+``NeuralFlow`` in ``pdeflow.trajectory._flows``); the ``reverse_schema`` (training backwards every second epoch) and the SDE variant are not
 implemented; the number of epochs is a parameter (the table's budget is stated in the docs).
 """
 from __future__ import annotations
@@ -36,7 +36,7 @@ __all__ = ["MIOFlow"]
 
 
 class MIOFlow(NeuralFlow):
-    """MIOFlow trainer and fitted flow (``velocity``, ``transport`` after :meth:`fit`).
+    """MIOFlow trainer and fitted flow (``velocity``, ``transport`` after ``fit``).
 
     Parameters
     ----------

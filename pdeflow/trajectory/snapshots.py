@@ -61,10 +61,14 @@ class TrueFlow:
     name : problem name (a key of :data:`PROBLEMS`).
     dim : space dimension d.
     T : final time.
-    velocity : v(t, x) for x (n, d) -> (n, d), the true velocity.
-    sample_initial : (n, seed) -> (n, d) samples of rho_0.
-    push : (x0 (n, d), times (M,)) -> (M, n, d), the true flow map from times[0] = 0.
-    companion : as ``push`` but less accurate, for the truth's error estimate.
+    velocity : callable
+        ``v(t, x)`` for x (n, d) -> (n, d), the true velocity.
+    sample_initial : callable
+        ``sample_initial(n, seed)`` -> (n, d) samples of rho_0.
+    push : callable
+        ``push(x0, times)``: x0 (n, d), times (M,) -> (M, n, d), the true flow map from t = 0.
+    companion : callable
+        as ``push`` but less accurate, for the truth's error estimate.
     params : JSON-able description (equation, initial condition, integrator).
     """
 
@@ -79,7 +83,7 @@ class TrueFlow:
 
 
 def rotational_drift(x, rate: float = ROTATION_RATE) -> np.ndarray:
-    """w(x) = rate / (1 + |x|^2) * J x with J the rotation by +90 degrees; ``x`` (n, 2).
+    """The drift ``w(x) = rate / (1 + |x|^2) J x``, J the rotation by +90 degrees; ``x`` (n, 2).
 
     div w = 0 and w is tangent to circles, so div(rho w) = grad rho . w + rho div w = 0 for every
     radial rho: adding w to a radial flow leaves all its marginals unchanged.

@@ -16,9 +16,10 @@ __all__ = ["TABLE_PROBLEMS", "QUICK_BUDGET", "FULL_BUDGET", "run_table", "format
 #: the data sets of the table (the known-answer ``ou_gaussian`` is in the tests)
 TABLE_PROBLEMS = ("heat_1d", "fokker_planck_mixture", "ou_mixture_5d", "porous_mixture",
                   "rotational")
-#: training budgets (MIOFlow local epochs x pairs + global epochs; OT-CFM steps)
+#: the budget of ``--quick``: particles per snapshot, MIOFlow local / global epochs, OT-CFM steps
 QUICK_BUDGET = {"n": 200, "mioflow": {"local_epochs": 8, "global_epochs": 2},
                 "otcfm": {"steps": 80}}
+#: the budget of the full table (about 36 min here)
 FULL_BUDGET = {"n": 300, "mioflow": {"local_epochs": 100, "global_epochs": 20},
                "otcfm": {"steps": 1000}}
 METRICS = ("w1", "w1_floor", "w2", "traj_rms", "traj_end", "vel_rel", "energy", "energy_bound",
