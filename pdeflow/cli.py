@@ -116,6 +116,9 @@ def main(argv=None) -> int:
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
     demo.set_defaults(func=_demo)
     _add_study_parser(sub)
+    from .modelcheck.command import add_parsers as add_modelcheck_parsers
+
+    add_modelcheck_parsers(sub)   # pdeflow validate, pdeflow problems
     args = parser.parse_args(argv)
     return args.func(args)
 

@@ -106,6 +106,12 @@ def _require_linear(equation: GradientFlow):
                          f"got {type(equation).__name__}")
 
 
+def _apply_each(matrices: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """M_k x_n for every point and matrix, (n, K, d), by one matrix product."""
+    k, d, _ = matrices.shape
+    return (x @ matrices.reshape(k * d, d).T).reshape(len(x), k, d)
+
+
 def _sqrtm_spd(mat: np.ndarray, inverse: bool = False) -> np.ndarray:
     """Symmetric square root (or inverse square root) of SPD matrices (..., d, d)."""
     w, v = np.linalg.eigh(mat)
@@ -197,8 +203,10 @@ class GaussianMixture:
             log_det = np.log(self._diagonal_variances).sum(1)
             return -0.5 * (np.maximum(sq, 0.0) + log_det + self.dim * math.log(2 * math.pi))
         chol = np.linalg.cholesky(self.covariances)                       # (K, d, d)
-        diff = x[:, None, :] - self.means[None]                            # (n, K, d)
-        solved = np.linalg.solve(chol[None], diff[..., None])[..., 0]      # L^{-1}(x - mu)
+        whiten = np.linalg.inv(chol)                                       # L_k^{-1}, once
+        # L_k^{-1}(x - mu_k) for all points by one matrix product per component (BLAS), not
+        # n K small solves
+        solved = _apply_each(whiten, x) - np.einsum("kij,kj->ki", whiten, self.means)[None]
         log_det = 2 * np.log(np.diagonal(chol, axis1=-2, axis2=-1)).sum(-1)
         return -0.5 * ((solved ** 2).sum(-1) + log_det + self.dim * math.log(2 * math.pi))
 
@@ -225,9 +233,9 @@ class GaussianMixture:
         if self._diagonal_variances is not None:
             inv = 1.0 / self._diagonal_variances
             return post @ (self.means * inv) - (post @ inv) * x
-        diff = x[:, None, :] - self.means[None]
-        comp = -np.linalg.solve(self.covariances[None], diff[..., None])[..., 0]  # (n, K, d)
-        return (post[..., None] * comp).sum(1)
+        precision = np.linalg.inv(self.covariances)                       # (K, d, d), once
+        shift = np.einsum("kij,kj->ki", precision, self.means)             # P_k mu_k
+        return post @ shift - np.einsum("nk,nki->ni", post, _apply_each(precision, x))
 
     def sample(self, n: int, seed) -> np.ndarray:
         """``n`` samples (n, d) of the normalised mixture; ``seed`` int or numpy Generator."""
@@ -516,8 +524,8 @@ class CorruptedMixture:
             return drift + (post @ ratio) * x - a * post @ (ratio * init.means)
         eye = np.eye(self.dim)
         ratio = np.linalg.solve(marginal.covariances, a * da * init.covariances + b * db * eye)
-        diff = x[:, None, :] - a * init.means[None]                       # (n, K, d)
-        return drift + np.einsum("nk,nkj,kij->ni", post, diff, ratio)
+        shift = a * np.einsum("kij,kj->ki", ratio, init.means)            # a R_k mu_k
+        return drift + np.einsum("nk,nki->ni", post, _apply_each(ratio, x)) - post @ shift
 
     def sample(self, t: float, n: int, seed) -> np.ndarray:
         """``n`` exact samples (n, d) of p_t; ``seed`` int or numpy Generator."""

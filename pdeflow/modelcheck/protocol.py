@@ -117,7 +117,7 @@ class ModelAdapter:
         call (3 points at the middle time).
     """
 
-    def __init__(self, model, kind: str, problem, *, device=None, batch_size: int = 8192,
+    def __init__(self, model, kind: str, problem, *, device=None, batch_size: int = 65536,
                  name: str | None = None):
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
@@ -149,7 +149,7 @@ class ModelAdapter:
         """The model's own output at times ``t`` (float or (n,)) and points ``x`` (n, d)."""
         x = np.asarray(x, dtype=np.float64)
         n, d = x.shape
-        times = np.broadcast_to(np.asarray(t, dtype=np.float64), (n,))
+        times = np.full(n, t, dtype=np.float64) if np.ndim(t) == 0 else np.asarray(t, np.float64)
         if self.kind == "denoiser":
             scale = self._column(self.convention.scale(times))
             first, second, call = x / scale, self.convention.denoiser_sigma(times), \
