@@ -20,8 +20,8 @@ import time
 import numpy as np
 import torch
 
-from pdeflow.manifold.cmf import method_config, objective
-from pdeflow.manifold.injective_flow import InjectiveFlow
+from pdeflow.manifold_flows.cmf import method_config, objective
+from pdeflow.manifold_flows.injective_flow import InjectiveFlow
 
 SIZES = [(d, D) for D in (3, 64, 784) for d in (2, 8, 32) if d < D]
 

@@ -14,8 +14,8 @@ import time
 
 import torch
 
-from pdeflow.manifold.curvature import scalar_curvature
-from pdeflow.manifold.networks import mlp
+from pdeflow.geometry.curvature import scalar_curvature
+from pdeflow.geometry.networks import mlp
 
 
 def median_seconds_per_point(decoder, z, method, repeats):

@@ -27,13 +27,13 @@ import time
 import numpy as np
 import torch
 
-from pdeflow.manifold import datasets as ds
-from pdeflow.manifold.cmf import method_config, train
-from pdeflow.manifold.diagnostics import (intrinsic_dimension, inverse_condition, latent_usage,
+from pdeflow.geometry import datasets as ds
+from pdeflow.manifold_flows.cmf import method_config, train
+from pdeflow.manifold_flows.diagnostics import (intrinsic_dimension, inverse_condition, latent_usage,
                                           local_dimension, macs, metric_at, plot_metric,
                                           plot_traversals, plot_usage, spread_usage,
                                           traversal_grid)
-from pdeflow.manifold.injective_flow import InjectiveFlow
+from pdeflow.manifold_flows.injective_flow import InjectiveFlow
 from pdeflow.validation.metrics import wasserstein2
 
 TOYS = {"sphere": ds.sphere, "moebius": ds.moebius_band}

@@ -33,7 +33,7 @@ import numpy as np  # noqa: E402
 from pdeflow.equations import FokkerPlanck  # noqa: E402
 from pdeflow.exact import GaussianMixture, GaussianMixtureFlow  # noqa: E402
 from pdeflow.solvers import sample_backward  # noqa: E402
-from pdeflow.validation.memorisation_limit import memorisation_point  # noqa: E402
+from pdeflow.study.memorisation_limit import memorisation_point  # noqa: E402
 
 EQUATION = FokkerPlanck(D=0.5, kappa=1.0, dim=2)
 TARGET = GaussianMixture.isotropic([0.5, 0.3, 0.2], [[-1.0, 0.0], [1.0, 0.3], [0.0, 1.2]],

@@ -25,7 +25,7 @@ import numpy as np
 import torch
 
 from pdeflow.learn.toy_targets import TOY_TARGETS
-from pdeflow.validation.ode_vs_sde import (StudyConfig, floor_case, load_results, make_truth,
+from pdeflow.reproductions.ode_vs_sde import (StudyConfig, floor_case, load_results, make_truth,
                                            profile_record, profile_times, run_case,
                                            save_results, train_model)
 

@@ -19,9 +19,10 @@ import time
 import numpy as np
 import torch
 
-from pdeflow.manifold.ricci_autoencoder import RicciAEConfig, train_ricci_autoencoder
-from pdeflow.manifold.ricci_data import digits, plane_gaussians, swiss_roll
-from pdeflow.manifold.ricci_metrics import (covariance_error, distance_correlation,
+from pdeflow.ricci.autoencoder import RicciAEConfig, train_ricci_autoencoder
+from pdeflow.geometry.datasets import digits, plane_gaussians
+from pdeflow.geometry.datasets import swiss_roll_with_coordinates as swiss_roll
+from pdeflow.ricci.metrics import (covariance_error, distance_correlation,
                                             mean_squared_curvature, plane_residual,
                                             procrustes_error, reconstruction_mse)
 

@@ -15,7 +15,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from pdeflow.validation import EpsilonStudy, StudyConfig  # noqa: E402
+from pdeflow.study import EpsilonStudy, StudyConfig  # noqa: E402
 
 CELLS = {1: 128, 2: 48, 3: 20}       # cells per axis: 3-D kept coarse so the sweep stays short
 

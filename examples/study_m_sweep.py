@@ -14,7 +14,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from pdeflow.validation import EpsilonStudy, StudyConfig  # noqa: E402
+from pdeflow.study import EpsilonStudy, StudyConfig  # noqa: E402
 
 EXPONENTS = (1.5, 2.0, 3.0)
 

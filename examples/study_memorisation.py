@@ -25,7 +25,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from pdeflow.validation import EpsilonStudy, StudyConfig  # noqa: E402
+from pdeflow.study import EpsilonStudy, StudyConfig  # noqa: E402
 
 SIZES = (25, 100, 400)
 EPS = (0.0, 0.1, 0.3, 1.0)
@@ -43,7 +43,7 @@ def exact_empirical_limit():
     from pdeflow.solvers import sample_backward
     from pdeflow.solvers.interpolation import interpolate_field
     from pdeflow.validation import memorisation
-    from pdeflow.validation.perturbations import perturbation_field
+    from pdeflow.study.perturbations import perturbation_field
 
     equation, horizon = FokkerPlanck(D=1.0, kappa=1.0, dim=2), 3.5
     mixture, grid = three_component_mixture(2), Grid.cube(4.0, 64, 2)

@@ -14,7 +14,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from pdeflow.validation import StudyResult  # noqa: E402
+from pdeflow.study import StudyResult  # noqa: E402
 
 
 def main():

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import numpy as np
 
-from pdeflow.validation import EpsilonStudy, StudyConfig
+from pdeflow.study import EpsilonStudy, StudyConfig
 
 
 def crescent(n, seed):

@@ -20,8 +20,8 @@ import matplotlib.pyplot as plt
 import numpy as np
 import torch
 
-from pdeflow.validation import (DiscreteMeasure, empirical_self_distance, fit_power_law,
-                                train_wgan_critic, wasserstein1)
+from pdeflow.reproductions import DiscreteMeasure, train_wgan_critic
+from pdeflow.validation import empirical_self_distance, fit_power_law, wasserstein1
 
 GP_WEIGHTS = (0.1, 1.0, 10.0)
 

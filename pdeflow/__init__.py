@@ -1,8 +1,10 @@
 """pdeflow: ground-truth PDE solutions for validating diffusion-based generative models.
 
 The physics lives in :mod:`pdeflow.equations`, closed-form solutions in :mod:`pdeflow.exact`,
-grids in :mod:`pdeflow.grid`, numba solvers in :mod:`pdeflow.solvers`, the HDF5 store in
-:mod:`pdeflow.io`; torch code in :mod:`pdeflow.learn` and :mod:`pdeflow.manifold`.
+grids in :mod:`pdeflow.grid`; numba solvers in :mod:`pdeflow.solvers` and the torch geometry of
+decoders in :mod:`pdeflow.geometry`; the HDF5 store in :mod:`pdeflow.io`, learned fields in
+:mod:`pdeflow.learn`; metrics in :mod:`pdeflow.validation`; the epsilon study in
+:mod:`pdeflow.study`. docs/architecture.md draws the layers.
 """
 from importlib.metadata import PackageNotFoundError, version as _version
 

@@ -78,8 +78,8 @@ def _add_study_parser(sub):
 
 
 def _study(args) -> int:
-    from .validation.study import EpsilonStudy
-    from .validation.study_config import StudyConfig
+    from .study.epsilon_study import EpsilonStudy
+    from .study.config import StudyConfig
 
     values = {}
     if args.config:

@@ -29,7 +29,7 @@ import numpy as np
 __all__ = [
     "GradientFlow", "Heat", "FokkerPlanck", "PorousMedium",
     "entropy_density", "entropy_derivative", "porous_density", "porous_pressure",
-    "porous_diffusivity",
+    "porous_diffusivity", "truncated_power_integral", "porous_stationary_level",
     "DiffusionConvention", "TimeChangedFokkerPlanck", "FokkerPlanckConvention", "VP", "SubVP",
     "VE", "EDM", "FlowMatching", "CONVENTIONS",
 ]
@@ -208,6 +208,22 @@ class FokkerPlanck(GradientFlow):
         """Diffusion coefficient sqrt(2 D) of the SDE."""
         return math.sqrt(2.0 * self.D)
 
+    def transition(self, t):
+        """(decay, variance) of the transition over a time t: X_t = decay X_0 + N(0, variance I),
+        decay = e^{-kappa t}, variance = (D/kappa)(1 - e^{-2 kappa t})  (2 D t when kappa = 0).
+
+        ``t`` is a float or a numpy array of times >= 0 (elementwise); returns floats or arrays.
+        """
+        t = np.asarray(t, dtype=np.float64)
+        if not np.all(np.isfinite(t) & (t >= 0)):
+            raise ValueError("t must be finite times >= 0")
+        kappa, D = self.kappa, self.D
+        variance = 2.0 * D * t if kappa == 0 else -(D / kappa) * np.expm1(-2.0 * kappa * t)
+        decay = np.exp(-kappa * t)
+        if t.ndim == 0:
+            return float(decay), float(variance)
+        return decay, variance
+
     # -- score <-> velocity (linear family only) ---------------------------------------------
     def velocity_from_score(self, score, x):
         """v = -(D s + kappa x); ``score`` and ``x`` (..., d), numpy or torch."""
@@ -285,8 +301,6 @@ class PorousMedium(GradientFlow):
 
     def stationary_density(self, x, mass: float = 1.0):
         """rho with D p(rho) = (C - kappa |x|^2 / 2)_+, C fixed by ``mass``; ``x`` (..., d)."""
-        from .exact import porous_stationary_level  # closed form of the constant C
-
         self._require_confinement()
         level = porous_stationary_level(self, _check_positive("mass", mass))
         r2 = (np.asarray(x, dtype=np.float64) ** 2).sum(-1)
@@ -297,6 +311,33 @@ class PorousMedium(GradientFlow):
         """sigma(rho) = sqrt(2 D rho^(m-1)): the law of dX = -kappa X dt + sigma(rho(X)) dW
         solves this equation (a McKean-Vlasov SDE)."""
         return np.sqrt(2.0 * self.D * rho ** (self.m - 1.0))
+
+
+# ----------------------------------------------------------------------------------------------
+# Mass formulas of the porous-medium stationary state
+# ----------------------------------------------------------------------------------------------
+def truncated_power_integral(level: float, k: float, power: float, dim: int) -> float:
+    """int_{R^d} (level - k |x|^2)_+^power dx
+    = level^(power + d/2) (pi / k)^(d/2) Gamma(power + 1) / Gamma(power + 1 + d/2)."""
+    level, k = _check_positive("level", level), _check_positive("k", k)
+    half = dim / 2.0
+    log_value = ((power + half) * math.log(level) + half * math.log(math.pi / k)
+                 + math.lgamma(power + 1) - math.lgamma(power + 1 + half))
+    return math.exp(log_value)
+
+
+def porous_stationary_level(equation: PorousMedium, mass: float) -> float:
+    """The constant C of the porous-medium stationary state D p(rho) = (C - kappa|x|^2/2)_+
+    that carries ``mass``.
+
+    rho = (q (C - kappa |x|^2 / 2)_+)^(1/(m-1)) with q = (m-1)/(D m), so
+    mass = q^(1/(m-1)) * truncated_power_integral(C, kappa/2, 1/(m-1), d), solved for C.
+    """
+    mass = _check_positive("mass", mass)
+    power = 1.0 / (equation.m - 1.0)
+    q = (equation.m - 1.0) / (equation.D * equation.m)
+    unit = q ** power * truncated_power_integral(1.0, equation.kappa / 2.0, power, equation.dim)
+    return (mass / unit) ** (1.0 / (power + equation.dim / 2.0))
 
 
 # ----------------------------------------------------------------------------------------------
@@ -426,8 +467,8 @@ class DiffusionConvention:
 @dataclass(frozen=True)
 class TimeChangedFokkerPlanck(DiffusionConvention):
     """A convention that is pdeflow's per-coordinate Fokker-Planck (D, kappa) run on a clock s(t):
-    a = e^{-kappa s}, b^2 = (D / kappa)(1 - e^{-2 kappa s}) (2 D s for heat), taken from
-    :func:`pdeflow.exact.ou_transition`. Then f = -kappa s', g^2 = 2 D s'.
+    a = e^{-kappa s}, b^2 = (D / kappa)(1 - e^{-2 kappa s}) (2 D s for heat), from
+    :meth:`FokkerPlanck.transition`. Then f = -kappa s', g^2 = 2 D s'.
 
     Subclasses define :meth:`clock` s(t) and :meth:`clock_rate` s'(t).
     """
@@ -457,9 +498,7 @@ class TimeChangedFokkerPlanck(DiffusionConvention):
         raise NotImplementedError
 
     def _transition(self, t):
-        from .exact import ou_transition  # the closed form lives in exact (imports this module)
-
-        return ou_transition(self.equation, self.clock(_times(t)))
+        return self.equation.transition(self.clock(_times(t)))
 
     def scale(self, t):
         return self._transition(t)[0]

@@ -5,7 +5,8 @@
   time; a single Gaussian also has an exact (linear) flow map.
 * :class:`Barenblatt` (free porous medium, D = 1, kappa = 0) and :class:`ConfinedBarenblatt`
   (D = 1, kappa = 1): self-similar compactly supported solutions with radial flow maps.
-* :func:`truncated_power_integral` and :func:`porous_stationary_level`: mass formulas.
+* :func:`truncated_power_integral` and :func:`porous_stationary_level`: mass formulas (defined in
+  :mod:`pdeflow.equations`, beside the stationary state they fix, and re-exported here).
 
 All functions take points as ``(n, d)`` arrays and times in the equation's time units.
 """
@@ -15,10 +16,11 @@ import math
 from dataclasses import dataclass
 
 import numpy as np
-from scipy.special import gammaln, logsumexp
+from scipy.special import logsumexp
 
 from .equations import (DiffusionConvention, FokkerPlanck, GradientFlow, PorousMedium,
-                        TimeChangedFokkerPlanck, _check_dim, _check_positive)
+                        TimeChangedFokkerPlanck, _check_dim, _check_positive,
+                        porous_stationary_level, truncated_power_integral)
 
 __all__ = [
     "truncated_power_integral", "porous_stationary_level",
@@ -44,49 +46,18 @@ def _check_time(t: float, name: str = "t", minimum: float = 0.0) -> float:
 # ----------------------------------------------------------------------------------------------
 # Mass formulas
 # ----------------------------------------------------------------------------------------------
-def truncated_power_integral(level: float, k: float, power: float, dim: int) -> float:
-    """int_{R^d} (level - k |x|^2)_+^power dx
-    = level^(power + d/2) (pi / k)^(d/2) Gamma(power + 1) / Gamma(power + 1 + d/2)."""
-    level, k = _check_positive("level", level), _check_positive("k", k)
-    half = dim / 2.0
-    log_value = ((power + half) * math.log(level) + half * math.log(math.pi / k)
-                 + gammaln(power + 1) - gammaln(power + 1 + half))
-    return math.exp(log_value)
-
-
-def porous_stationary_level(equation: PorousMedium, mass: float) -> float:
-    """The constant C of the porous-medium stationary state D p(rho) = (C - kappa|x|^2/2)_+
-    that carries ``mass``.
-
-    rho = (q (C - kappa |x|^2 / 2)_+)^(1/(m-1)) with q = (m-1)/(D m), so
-    mass = q^(1/(m-1)) * truncated_power_integral(C, kappa/2, 1/(m-1), d), solved for C.
-    """
-    mass = _check_positive("mass", mass)
-    power = 1.0 / (equation.m - 1.0)
-    q = (equation.m - 1.0) / (equation.D * equation.m)
-    unit = q ** power * truncated_power_integral(1.0, equation.kappa / 2.0, power, equation.dim)
-    return (mass / unit) ** (1.0 / (power + equation.dim / 2.0))
-
-
 # ----------------------------------------------------------------------------------------------
 # Gaussian mixtures under heat / Fokker-Planck
 # ----------------------------------------------------------------------------------------------
 def ou_transition(equation: FokkerPlanck, t):
     """(decay, variance) of the transition over a time t: X_t = decay X_0 + N(0, variance I),
-    decay = e^{-kappa t}, variance = (D/kappa)(1 - e^{-2 kappa t})  (2 D t when kappa = 0).
+    decay = e^{-kappa t}, variance = (D/kappa)(1 - e^{-2 kappa t})  (2 D t when kappa = 0);
+    :meth:`pdeflow.equations.FokkerPlanck.transition`.
 
     ``t`` is a float or a numpy array of times >= 0 (elementwise); returns floats or arrays.
     """
     _require_linear(equation)
-    t = np.asarray(t, dtype=np.float64)
-    if not np.all(np.isfinite(t) & (t >= 0)):
-        raise ValueError("t must be finite times >= 0")
-    kappa, D = equation.kappa, equation.D
-    variance = 2.0 * D * t if kappa == 0 else -(D / kappa) * np.expm1(-2.0 * kappa * t)
-    decay = np.exp(-kappa * t)
-    if t.ndim == 0:
-        return float(decay), float(variance)
-    return decay, variance
+    return equation.transition(t)
 
 
 def gaussian_moments(equation: FokkerPlanck, mean, cov, t: float):
@@ -131,7 +102,7 @@ class GaussianMixture:
     mass : total mass (default 1); density() is scaled by it.
 
     Any dimension d >= 1 (the grid solvers need d <= 3, a mixture does not). Isotropic and
-    diagonal covariances are evaluated in O(n K d); full ones by K batched solves.
+    diagonal covariances are evaluated in O(n K d); full ones by one matrix product per call.
     """
 
     weights: np.ndarray

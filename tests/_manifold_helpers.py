@@ -1,8 +1,8 @@
 """Small float64 decoders shared by the manifold tests."""
 import torch
 
-from pdeflow.manifold.bijections import randomize_
-from pdeflow.manifold.injective_flow import InjectiveFlow
+from pdeflow.manifold_flows.bijections import randomize_
+from pdeflow.manifold_flows.injective_flow import InjectiveFlow
 
 
 def random_flow(d, D, seed, scale=0.2, n_layers=2, hidden=8, coupling="affine"):

@@ -7,7 +7,7 @@ import pytest
 
 from pdeflow.equations import FokkerPlanck, PorousMedium
 from pdeflow.exact import GaussianMixture, GaussianMixtureFlow
-from pdeflow.validation.memorisation_limit import memorisation_point, velocity_l2_error
+from pdeflow.study.memorisation_limit import memorisation_point, velocity_l2_error
 
 EQ = FokkerPlanck(D=0.5, kappa=1.0, dim=2)
 TARGET = GaussianMixture.isotropic([0.6, 0.4], [[-0.8, 0.0], [0.8, 0.2]], [0.3, 0.4])

@@ -8,8 +8,7 @@ from hypothesis import given, strategies as st
 from scipy.stats import norm
 
 from pdeflow.grid import Grid
-from pdeflow.validation import (density_l1, energy_distance, flow_map_error, gaussian_w2,
-                                memorisation, mmd2, sinkhorn_w2, sliced_w2, wasserstein1, wasserstein2)
+from pdeflow.validation import density_l1, energy_distance, flow_map_error, gaussian_w2, memorisation, mmd2, sinkhorn_w2, sliced_w2, wasserstein1, wasserstein2
 
 A = np.array([[1.0, 0.3], [0.3, 0.5]])
 B = np.diag([0.4, 1.2])

@@ -15,7 +15,7 @@ from pdeflow.exact import GaussianMixture, GaussianMixtureFlow, gaussian_moments
 from pdeflow.learn import (PotentialMLP, PotentialScore, StationaryPotential, fit_dsm,
                            fp_residual, sample_times)
 from pdeflow.validation.metrics import wasserstein
-from pdeflow.validation.ode_vs_sde import (StudyConfig, backward_pair, distances, error_profile,
+from pdeflow.reproductions.ode_vs_sde import (StudyConfig, backward_pair, distances, error_profile,
                                            floor_case, load_results, make_model, make_truth,
                                            profile_eps2, run_case, save_results)
 

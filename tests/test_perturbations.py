@@ -8,7 +8,7 @@ from pdeflow.grid import Grid
 from pdeflow.learn import field_error, grid_solution_target
 from pdeflow.problems import three_component_mixture
 from pdeflow.solvers import GridSolution, GridVelocity
-from pdeflow.validation.perturbations import (KINDS, l2_rho_norm, perturbation_field,
+from pdeflow.study.perturbations import (KINDS, l2_rho_norm, perturbation_field,
                                               perturbed_solution, unit_perturbation)
 
 

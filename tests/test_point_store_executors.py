@@ -1,8 +1,8 @@
 import numpy as np
 import pytest
 
-from pdeflow.validation.executors import make_executor, run_all
-from pdeflow.validation.point_store import PointStore
+from pdeflow.study.executors import make_executor, run_all
+from pdeflow.study.point_store import PointStore
 
 
 def noisy_point(params):

@@ -6,10 +6,11 @@ import pytest
 import torch
 from hypothesis import given, strategies as st
 
-from pdeflow.manifold.ricci_autoencoder import (FUNCTIONALS, RicciAEConfig, RicciAutoencoder,
+from pdeflow.ricci.autoencoder import (FUNCTIONALS, RicciAEConfig, RicciAutoencoder,
                                                 train_ricci_autoencoder)
-from pdeflow.manifold.ricci_data import digits, plane_gaussians, spiral_arclength, swiss_roll
-from pdeflow.manifold.ricci_metrics import (covariance_error, distance_correlation,
+from pdeflow.geometry.datasets import digits, plane_gaussians, spiral_arclength
+from pdeflow.geometry.datasets import swiss_roll_with_coordinates as swiss_roll
+from pdeflow.ricci.metrics import (covariance_error, distance_correlation,
                                             mean_squared_curvature, plane_residual,
                                             procrustes_error, reconstruction_mse)
 

@@ -4,12 +4,12 @@ import numpy as np
 import pytest
 
 from pdeflow.cli import main
-from pdeflow.validation import study as study_module
-from pdeflow.validation import study_points
-from pdeflow.validation.point_store import PointStore
-from pdeflow.validation.study import EpsilonStudy
-from pdeflow.validation.study_config import StudyConfig
-from pdeflow.validation.study_result import StudyResult
+from pdeflow.study import epsilon_study as study_module
+from pdeflow.study import points as study_points
+from pdeflow.study.point_store import PointStore
+from pdeflow.study.epsilon_study import EpsilonStudy
+from pdeflow.study.config import StudyConfig
+from pdeflow.study.result import StudyResult
 
 # 1-D, both equations, every route; a few seconds.
 TINY = dict(dim=1, grid_n=32, n_snapshots=8, T=2.0, stationary_tolerance=0.3, eps=[0.1, 0.3, 1.0],
@@ -188,7 +188,7 @@ def test_support_velocity_vanishes_on_the_porous_stationary_state():
     from pdeflow.equations import PorousMedium
     from pdeflow.grid import Grid
     from pdeflow.solvers import GridSolution
-    from pdeflow.validation.study import support_velocity
+    from pdeflow.study.epsilon_study import support_velocity
 
     equation = PorousMedium(m=2.0, D=1.0, kappa=1.0, dim=2)
     grid = Grid.cube(2.0, 48, 2)

@@ -2,9 +2,9 @@
 import numpy as np
 import pytest
 
-from pdeflow.validation import study as study_module
-from pdeflow.validation.study import EpsilonStudy
-from pdeflow.validation.study_config import StudyConfig
+from pdeflow.study import epsilon_study as study_module
+from pdeflow.study.epsilon_study import EpsilonStudy
+from pdeflow.study.config import StudyConfig
 
 
 @pytest.mark.parametrize("changes, match", [
@@ -79,7 +79,7 @@ def test_dimension_aware_m_and_toml_round_trip(tmp_path):
 
 
 def test_rings_initial_data_peak_on_the_two_radii():
-    from pdeflow.validation.study_data import initial_data
+    from pdeflow.study.data import initial_data
 
     config = StudyConfig(initial="rings", equations=["fokker-planck"], T=4.0)
     grid = config.grid()

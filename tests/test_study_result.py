@@ -4,9 +4,10 @@ import math
 import numpy as np
 import pytest
 
-from pdeflow.validation.study_config import StudyConfig
-from pdeflow.validation.study_points import METRICS
-from pdeflow.validation.study_result import StudyResult, theory_curve, theory_slope
+from pdeflow.study.config import StudyConfig
+from pdeflow.study.points import METRICS
+from pdeflow.study.result import StudyResult
+from pdeflow.study.theory import theory_curve, theory_slope
 
 
 def synthetic_rows(slopes, rng):

@@ -2,8 +2,8 @@
 import numpy as np
 import pytest
 
-from pdeflow.validation import (DiscreteMeasure, empirical_self_distance, fit_power_law,
-                                train_wgan_critic, wasserstein1)
+from pdeflow.reproductions import DiscreteMeasure, train_wgan_critic
+from pdeflow.validation import empirical_self_distance, fit_power_law, wasserstein1
 
 MU = DiscreteMeasure(np.array([[0.0]]))
 NU = DiscreteMeasure(np.array([[1.0], [2.0]]))

@@ -1,8 +1,5 @@
-"""pdeflow.learn: torch fields v_theta(t, x), their training against PDE truth, the
-log-Fokker-Planck residual and kernel density estimates from particles.
-
-The backward samplers that a trained field drives live with the flow-map code they share
-(:mod:`pdeflow.solvers.backward`, numpy only) and are re-exported here."""
+"""pdeflow.learn: torch fields v_theta(t, x) trained against PDE truth, the log-Fokker-Planck
+residual, kernel density estimates, and the backward samplers (re-exported from pdeflow.solvers)."""
 from ..solvers.backward import sample_backward, score_velocity
 from .kde import GaussianKDE, bandwidth_factor, porous_velocity
 from .networks import (ConservativeVelocity, Field, PotentialMLP, PotentialScore, ScoreMLP,

@@ -1,12 +1,5 @@
 """pdeflow.modelcheck: ``pdeflow validate``, a user's score / velocity / noise / denoiser model
-against the truth of a catalogue problem (:mod:`pdeflow.problems`).
-
-* :mod:`~pdeflow.modelcheck.protocol` - model adapters and the conversions between kinds.
-* :mod:`~pdeflow.modelcheck.sampling` - probability-flow ODE and reverse SDE in any convention.
-* :mod:`~pdeflow.modelcheck.report` - :class:`ValidationReport` and its files.
-* :mod:`~pdeflow.modelcheck.validate` - :func:`validate`.
-* :mod:`~pdeflow.modelcheck.command` - the ``pdeflow validate`` / ``pdeflow problems`` commands.
-"""
+against a catalogue problem's truth (protocol, sampling, report, validate, command)."""
 from .protocol import KINDS, ModelAdapter
 from .report import SUMMARY_KEYS, ValidationReport
 from .sampling import probability_flow, reverse_sde

@@ -1,14 +1,5 @@
-"""pdeflow.problems: the study's initial data and the catalogue of problems with a known truth.
-
-* :mod:`~pdeflow.problems.initial_data` - the epsilon study's problems and initial data
-  (:func:`three_component_mixture`, :func:`demo_problem`, ...), unchanged names.
-* :mod:`~pdeflow.problems.catalogue` - :func:`get` a problem by name, :func:`names`,
-  :func:`listing` (what ``pdeflow problems`` prints).
-* :mod:`~pdeflow.problems.base` - :class:`Problem` (``dim``, ``t_min``, ``T``, ``score``,
-  ``velocity``, ``sample``, ``truth``, ``description``) and the exact mixture problems.
-* :mod:`~pdeflow.problems.mixtures` - the Gaussian-mixture data laws in 1-128 D.
-* :mod:`~pdeflow.problems.certified` - finite-volume truths with a companion error estimate.
-"""
+"""pdeflow.problems: the study's initial data (initial_data) and the catalogue of named problems
+with a known truth (catalogue.get / names / listing; base, mixtures, certified)."""
 from .base import ExactMixtureProblem, Problem
 from .catalogue import get, listing, names
 from .certified import CertifiedProblem

@@ -1,23 +1,14 @@
-"""pdeflow.validation: distances between samples and densities, epsilon studies, the
-WGAN-critic study, sample-complexity rate fits and the memorisation limit of the empirical
-score."""
+"""pdeflow.validation: the metric library, distances between samples and densities, flow-map error,
+memorisation, rate fits and the plug-in bias of sample distances (no study logic lives here)."""
 from .metrics import (Memorisation, check_cloud, density_l1, energy_distance, flow_map_error,
                       gaussian_w2, memorisation, mmd2, sinkhorn_w2, sliced_w2, wasserstein,
                       wasserstein1, wasserstein2)
-from .memorisation_limit import MemorisationPoint, memorisation_point
 from .rates import RateFit, fit_rate
-from .study import EpsilonStudy
-from .study_config import StudyConfig
-from .study_result import StudyResult
 from .sample_complexity import PowerLaw, empirical_self_distance, fit_power_law
-from .wgan import CriticResult, DiscreteMeasure, train_wgan_critic
 
 __all__ = [
     "Memorisation", "memorisation", "check_cloud", "density_l1", "energy_distance",
     "flow_map_error", "gaussian_w2", "mmd2",
     "sinkhorn_w2", "sliced_w2", "wasserstein", "wasserstein1", "wasserstein2",
-    "MemorisationPoint", "memorisation_point",
     "PowerLaw", "empirical_self_distance", "fit_power_law", "RateFit", "fit_rate",
-    "EpsilonStudy", "StudyConfig", "StudyResult",
-    "CriticResult", "DiscreteMeasure", "train_wgan_critic",
 ]

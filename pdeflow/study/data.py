@@ -1,0 +1,86 @@
+"""Initial data of an epsilon study: the density on a grid, and the finite training set if any.
+
+"mixture" and "rings" are densities; "empirical" (n_train samples of the mixture) and "samples"
+(a user's file) are finite training sets smoothed by a Gaussian of width ``bandwidth`` (the
+smoothed empirical measure, DESIGN.md section 4). For those, :attr:`InitialData.training` is the
+training set and :meth:`InitialData.fresh` draws points of the same law that were not used for
+training (the mixture itself, or the held-out part of the file), for the memorisation metric.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable
+
+import numpy as np
+
+from ..problems import grid_initial_density, load_samples, rings_density, three_component_mixture
+
+__all__ = ["InitialData", "initial_data"]
+
+_CHUNK = 2_000_000   # points x components per block when evaluating a large mixture
+
+
+def _chunked_density(mixture) -> Callable:
+    """``mixture.density`` evaluated in blocks, so (n points x K components) stays small."""
+    def density(x):
+        x = np.asarray(x, dtype=np.float64)
+        step = max(1, _CHUNK // len(mixture.weights))
+        return np.concatenate([mixture.density(x[i:i + step]) for i in range(0, len(x), step)])
+    return density
+
+
+@dataclass(frozen=True)
+class InitialData:
+    """density : points (n, d) -> (n,) (unnormalised); training : (N, d) or None;
+    fresh_pool : (M, d) held-out samples or None; population : a sampler n, rng -> (n, d) of the
+    law the training set came from, or None."""
+
+    kind: str
+    density: Callable
+    training: np.ndarray | None = None
+    fresh_pool: np.ndarray | None = None
+    population: Callable | None = None
+
+    def grid_density(self, grid, equation) -> np.ndarray:
+        """Unit-mass cell values (*shape) for ``equation``
+        (:func:`pdeflow.problems.grid_initial_density`)."""
+        return grid_initial_density(self.density, grid, equation)
+
+    @property
+    def has_training_set(self) -> bool:
+        return self.training is not None and (self.fresh_pool is not None
+                                              or self.population is not None)
+
+    def fresh(self, n: int, seed) -> np.ndarray:
+        """``n`` points of the training set's law not used in training (n <= pool size)."""
+        if self.population is not None:
+            return self.population(n, np.random.default_rng(seed))
+        if self.fresh_pool is None:
+            raise ValueError(f"initial = {self.kind!r} has no fresh samples (set holdout > 0)")
+        return self.fresh_pool[:n]
+
+
+def initial_data(config) -> InitialData:
+    """The :class:`InitialData` a :class:`~pdeflow.study.config.StudyConfig` names."""
+    from ..exact import GaussianMixture
+
+    mixture = three_component_mixture(config.dim)
+    if config.initial == "mixture":
+        return InitialData("mixture", _chunked_density(mixture))
+    if config.initial == "rings":
+        return InitialData("rings", rings_density)
+    rng = np.random.default_rng(config.data_seed)
+    if config.initial == "empirical":
+        training = mixture.sample(config.n_train, rng)
+        smoothed = GaussianMixture.empirical(training, config.bandwidth)
+        return InitialData("empirical", _chunked_density(smoothed), training,
+                           population=lambda n, r: mixture.sample(n, r))
+    data = load_samples(config.samples_file, config.dim)
+    n_fresh = int(round(config.holdout * len(data)))
+    order = rng.permutation(len(data)) if n_fresh else np.arange(len(data))
+    training, fresh = data[order[n_fresh:]], data[order[:n_fresh]]
+    if len(training) < 2:
+        raise ValueError(f"holdout = {config.holdout} leaves fewer than 2 training samples")
+    smoothed = GaussianMixture.empirical(training, config.bandwidth)
+    return InitialData("samples", _chunked_density(smoothed), training,
+                       fresh_pool=fresh if n_fresh else None)

@@ -1,0 +1,239 @@
+"""Epsilon studies: how a velocity error of size eps in L2(rho) moves the generated distribution.
+
+:class:`EpsilonStudy` runs a :class:`~pdeflow.study.config.StudyConfig`
+(docs/epsilon_study.md):
+
+1. ground truth: a finite-volume solve to T for every equation (Scharfetter-Gummel flux for the
+   linear ones, upwind CCH for the porous medium), checked for mass and for its distance to the
+   stationary state; the eps = 0 backward flow map is the ground-truth flow map;
+2. velocities at eps: controlled perturbations v + eps w (:mod:`perturbations`) and trained
+   networks at growing budgets (measured eps);
+3. backward flows of samples of rho_T to t = 0 with :func:`pdeflow.solvers.sample_backward`
+   (alpha = 0 always, the config's alphas > 0 for the linear equations);
+4. metrics per point (:mod:`pdeflow.study.points`); 5. rate fits, HDF5, PNG and a text table
+   (:mod:`pdeflow.study.result`).
+
+Every point is written to a :class:`PointStore` as soon as it finishes, under
+``<out>/cache/<config hash>/``, next to the ground-truth solutions; a restarted run reuses both
+and computes only what is missing. Points run through
+:func:`~pdeflow.study.executors.make_executor` (local processes, or Dask given a scheduler
+address or cluster object); each point is a pure function of its parameters, so every executor
+gives the same table.
+"""
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import os
+import time
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from ..problems import PRESENCE_CUTOFF
+from .executors import make_executor, run_all
+from .point_store import PointStore
+from .config import StudyConfig
+from .data import initial_data
+from ..validation.metrics import wasserstein2
+from .points import ProblemContext, run_point
+from .result import StudyResult
+
+__all__ = ["EpsilonStudy", "all_points", "support_velocity", "MASS_TOLERANCE"]
+
+#: Relative mass drift above which the ground truth is rejected.
+MASS_TOLERANCE = 1e-10
+#: Share of the mass in the outer cell layer above which a RuntimeWarning says the box is small.
+WALL_WARNING = 1e-3
+
+
+def support_velocity(solution):
+    """A copy of a porous-medium ``solution`` with the velocity of its support.
+
+    Occupied cells are those with rho >= PRESENCE_CUTOFF (1e-6) x max rho at that time (the
+    upwind scheme moves exponentially small amounts, down to 1e-50, ahead of the front). On an
+    occupied cell v = -grad xi uses central differences between occupied cells and the one-sided
+    difference where a neighbour is empty, so the kink of xi at the front (xi = C inside,
+    kappa |x|^2 / 2 outside at equilibrium) does not leak into the velocity of the front cells.
+    An empty cell takes the velocity of its nearest occupied cell: where rho = 0 the equation
+    does not determine v (no mass moves there), and the formula v = -grad(kappa |x|^2 / 2) would
+    expel, exponentially fast in backward time, every particle that the O(h) front position or a
+    perturbation places outside the support. The density is unchanged.
+    """
+    from scipy.ndimage import distance_transform_edt
+
+    grid, equation = solution.grid, solution.equation
+    coords = grid.coordinates()
+    velocity = np.zeros_like(solution.velocity)
+    for k, rho in enumerate(solution.density):
+        occupied = rho >= PRESENCE_CUTOFF * rho.max()
+        xi = equation.chemical_potential(rho, coords, axis=0)
+        for axis, h in enumerate(grid.spacing):
+            diff = np.diff(xi, axis=axis) / h
+            pair = occupied & np.roll(occupied, -1, axis=axis)          # cell and its + neighbour
+            pair = np.take(pair, np.arange(grid.shape[axis] - 1), axis=axis)
+            diff = np.where(pair, diff, 0.0)
+            pad_lo = [(0, 0)] * grid.dim
+            pad_hi = [(0, 0)] * grid.dim
+            pad_lo[axis], pad_hi[axis] = (1, 0), (0, 1)
+            total = np.pad(diff, pad_lo) + np.pad(diff, pad_hi)           # backward + forward
+            count = np.pad(pair, pad_lo).astype(float) + np.pad(pair, pad_hi)
+            velocity[k, axis] = -np.where(count > 0, total / np.maximum(count, 1), 0.0)
+        if not occupied.all():
+            index = distance_transform_edt(~occupied, return_distances=False, return_indices=True)
+            velocity[k] = velocity[k][(slice(None),) + tuple(index)]
+    return dataclasses.replace(solution, velocity=velocity)
+
+
+def all_points(config: StudyConfig) -> list:
+    """Every point of the study as a parameter dict, in a fixed order."""
+    points = []
+    for name in config.equations:
+        alphas = (0.0,) + config.alphas if config.equation(name).is_linear else (0.0,)
+        for alpha in alphas:
+            for seed in config.seeds:
+                base = dict(problem=name, alpha=alpha, seed=seed)
+                points.append(dict(base, route="baseline", kind="exact", eps=0.0, budget=0))
+                points += [dict(base, route="perturbation", kind=kind, eps=eps, budget=0)
+                           for kind in config.perturbations for eps in config.eps]
+                points += [dict(base, route="network", kind="mlp", eps=0.0, budget=budget)
+                           for budget in config.budgets]
+    return points
+
+
+def _atomic(path: Path, write):
+    """``write(temporary path)`` then rename onto ``path`` (never a half-written file)."""
+    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+class EpsilonStudy:
+    """An epsilon study of ``config`` (a StudyConfig, a dict of its fields, or a TOML path).
+
+    The config is validated on construction (ValueError before any compute)."""
+
+    def __init__(self, config=None):
+        if config is None:
+            config = StudyConfig()
+        elif isinstance(config, dict):
+            config = StudyConfig.from_dict(config)
+        elif isinstance(config, (str, Path)):
+            config = StudyConfig.from_toml(config)
+        elif not isinstance(config, StudyConfig):
+            raise ValueError(f"config must be a StudyConfig, a dict or a TOML path, got "
+                             f"{type(config).__name__}")
+        self.config = config
+        self.data = initial_data(config)
+        self.points = all_points(config)
+
+    @property
+    def key(self) -> str:
+        """Hash of the config: the cache folder of this study's points."""
+        return hashlib.sha1(self.config.to_toml().encode()).hexdigest()[:12]
+
+    def cache_dir(self, out_dir) -> Path:
+        return Path(out_dir) / "cache" / self.key
+
+    # -- ground truth ---------------------------------------------------------------------------
+    def ground_truth(self, name: str, out_dir, progress: bool = False):
+        """The finite-volume solution of equation ``name`` (cached in the study's cache folder)
+        and its checks (dict)."""
+        from ..io import load_solution, save_solution
+        from ..solvers.finite_volume import solve
+
+        cfg = self.config
+        path = self.cache_dir(out_dir) / f"truth_{name}.h5"
+        equation, grid = cfg.equation(name), cfg.grid()
+        if path.exists():
+            solution = load_solution(path)
+            if not equation.is_linear:
+                solution = support_velocity(solution)
+        else:
+            rho0 = self.data.grid_density(grid, equation)
+            flux = "scharfetter-gummel" if equation.is_linear else "upwind"
+            with warnings.catch_warnings():
+                warnings.simplefilter("error", RuntimeWarning)   # the box must hold the solution
+                solution = solve(equation, grid, rho0, cfg.times(), flux=flux, progress=progress)
+            save_solution(path, solution)
+            if not equation.is_linear:
+                solution = support_velocity(solution)
+        return solution, self._checks(name, solution)
+
+    def _checks(self, name, solution) -> dict:
+        grid, equation = solution.grid, solution.equation
+        drift = abs(solution.mass[-1] / solution.mass[0] - 1)
+        if drift > MASS_TOLERANCE:
+            raise RuntimeError(f"{name}: mass drift {drift:.2e} > {MASS_TOLERANCE:g}")
+        wall = float(solution.diagnostics.get("wall_mass_fraction", 0.0))
+        if wall > WALL_WARNING:
+            warnings.warn(f"{name}: the outer cell layer holds {wall:.2e} of the mass (> "
+                          f"{WALL_WARNING:g}): the no-flux walls reflect it; enlarge half_width",
+                          RuntimeWarning, stacklevel=3)
+        checks = {"mass_drift": float(drift),
+                  "energy_drop": float(solution.energy[0] - solution.energy[-1]),
+                  "wall_mass": wall,
+                  "fv_steps": int(solution.diagnostics.get("steps", 0)),
+                  "velocity_outside_support": "linear: n/a" if equation.is_linear
+                  else "one-sided at the front, nearest occupied cell outside"}
+        # the plug-in floor: W2 between two independent n-samples of the same rho_0
+        cfg = self.config
+        a, b = (grid.sample_density(solution.density[0], cfg.n_samples,
+                                    np.random.default_rng([cfg.data_seed, k])) for k in (5, 6))
+        checks["w2_plugin_floor"] = wasserstein2(a, b, max_points=cfg.max_w2_points)
+        if equation.kappa > 0:
+            rho_inf = grid.sample_field(equation.stationary_density)
+            rho_inf /= grid.integrate(rho_inf)
+            l1 = [float(grid.integrate(np.abs(r - rho_inf))) for r in solution.density[[0, -1]]]
+            checks.update(l1_stationary_0=l1[0], l1_stationary_T=l1[1],
+                          w2_bound_T=self.config.relaxation(name)["bound"])
+        return checks
+
+    def _context(self, name, solution) -> ProblemContext:
+        training = fresh = None
+        if self.data.has_training_set:
+            training = self.data.training
+            fresh = self.data.fresh(len(training), [self.config.data_seed, 4])
+        slim = dataclasses.replace(solution, face_velocity=(), energy=np.zeros(0))
+        return ProblemContext(name, f"{self.key}/{name}", self.config, slim, training, fresh)
+
+    # -- the run --------------------------------------------------------------------------------
+    def run(self, out_dir="results", scheduler=None, workers=None, progress: bool = True,
+            stem: str = "epsilon_study") -> StudyResult:
+        """Run (or resume) the study; write ``<out>/<stem>.h5``, ``.png`` and ``.txt``.
+
+        scheduler : None (local processes), a Dask scheduler address ``tcp://...`` or a Dask
+            cluster object. workers : local processes (default: all cores; 1 = this process).
+        progress : tqdm bars for the finite-volume solves and the points.
+        """
+        from tqdm.auto import tqdm
+
+        out = Path(out_dir)
+        start = time.perf_counter()
+        contexts, checks, rho0 = {}, {}, {}
+        for name in self.config.equations:
+            solution, checks[name] = self.ground_truth(name, out, progress)
+            contexts[name] = self._context(name, solution)
+            rho0[name] = solution.density[0]
+        store = PointStore(self.cache_dir(out) / "points")
+        todo = store.pending(self.points)
+        if todo:
+            items = [(p, contexts[p["problem"]]) for p in todo]
+            with make_executor(scheduler, workers) as executor:
+                bar = tqdm(total=len(self.points), initial=len(self.points) - len(todo),
+                           desc="epsilon study points", disable=not progress)
+                for (params, _), results in run_all(executor, run_point, items):
+                    store.write(params, results)
+                    bar.update()
+                bar.close()
+        result = StudyResult.from_points(self.config, self._completed(store), checks, rho0)
+        result.save(out / f"{stem}.h5")
+        _atomic(out / f"{stem}.png", result.plot)
+        _atomic(out / f"{stem}.txt", lambda p: Path(p).write_text(result.table() + "\n"))
+        result.wall_seconds = time.perf_counter() - start
+        return result
+
+    def _completed(self, store) -> list:
+        """(params, results) of this study's points, in the order of :attr:`points`."""
+        return [(p, store.read(p)) for p in self.points]
