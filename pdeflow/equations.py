@@ -479,10 +479,15 @@ class TimeChangedFokkerPlanck(DiffusionConvention):
     #: True when a and b are the OU transition on the clock (False for sub-VP, which only
     #: shares the VP clock and scale)
     ou_marginal = True
+    #: (D, kappa) a published convention is tied to (None: free)
+    fixed = None
 
     def __post_init__(self):
         object.__setattr__(self, "D", _check_positive("D", self.D))
         object.__setattr__(self, "kappa", _check_nonnegative("kappa", self.kappa))
+        if self.fixed is not None and (self.D, self.kappa) != self.fixed:
+            raise ValueError(f"{type(self).__name__} has (D, kappa) = {self.fixed}, got "
+                             f"D = {self.D}, kappa = {self.kappa}")
 
     @property
     def equation(self) -> FokkerPlanck:
@@ -546,11 +551,10 @@ class VP(TimeChangedFokkerPlanck):
     D: float = 0.5
     kappa: float = 0.5
     name = "vp"
+    fixed = (0.5, 0.5)
 
     def __post_init__(self):
         super().__post_init__()
-        if (self.D, self.kappa) != (0.5, 0.5):
-            raise ValueError(f"VP has D = kappa = 1/2, got D = {self.D}, kappa = {self.kappa}")
         _check_nonnegative("beta_min", self.beta_min)
         if not self.beta_max >= self.beta_min:
             raise ValueError(f"beta_max must be >= beta_min, got {self.beta_max} < {self.beta_min}")
@@ -596,11 +600,10 @@ class VE(TimeChangedFokkerPlanck):
     D: float = 0.5
     kappa: float = 0.0
     name = "ve"
+    fixed = (0.5, 0.0)
 
     def __post_init__(self):
         super().__post_init__()
-        if (self.D, self.kappa) != (0.5, 0.0):
-            raise ValueError(f"VE has D = 1/2, kappa = 0, got D = {self.D}, kappa = {self.kappa}")
         _check_positive("sigma_min", self.sigma_min)
         if not self.sigma_max > self.sigma_min:
             raise ValueError(f"sigma_max must be > sigma_min, got {self.sigma_max}")
@@ -624,11 +627,7 @@ class EDM(TimeChangedFokkerPlanck):
     kappa: float = 0.0
     rho: float = 7.0
     name = "edm"
-
-    def __post_init__(self):
-        super().__post_init__()
-        if (self.D, self.kappa) != (0.5, 0.0):
-            raise ValueError(f"EDM has D = 1/2, kappa = 0, got D = {self.D}, kappa = {self.kappa}")
+    fixed = (0.5, 0.0)
 
     def clock(self, t):
         return _times(t) ** 2

@@ -214,7 +214,11 @@ class GaussianMixture:
         comp = rng.choice(len(self.weights), size=int(n), p=self.weights)
         chol = np.linalg.cholesky(self.covariances)
         noise = rng.standard_normal((int(n), self.dim))
-        return self.means[comp] + np.einsum("nij,nj->ni", chol[comp], noise)
+        out = self.means[comp]
+        for k in np.unique(comp):       # one product per component, not an (n, d, d) gather
+            rows = comp == k
+            out[rows] += noise[rows] @ chol[k].T
+        return out
 
     def evolve(self, equation: FokkerPlanck, t: float) -> "GaussianMixture":
         """This mixture transported by ``equation`` to time t (weights unchanged)."""

@@ -177,3 +177,14 @@ def test_high_dimensional_mixture():
     cm = CorruptedMixture(VP(), mix)
     x = cm.sample(0.5, 10, 0)
     assert cm.score(0.5, x).shape == (10, 128) and cm.velocity(0.5, x).shape == (10, 128)
+
+
+def test_published_conventions_refuse_other_parameters():
+    for make, words in ((lambda: VE(D=1.0), "VE has"), (lambda: VP(kappa=1.0), "VP has"),
+                        (lambda: VP(beta_min=2.0, beta_max=1.0), "beta_max"),
+                        (lambda: VE(sigma_max=0.001), "sigma_max"),
+                        (lambda: FokkerPlanckConvention(D=-1.0), "D must")):
+        with pytest.raises(ValueError, match=words):
+            make()
+    with pytest.raises(ValueError, match="g\\^2 < 0"):
+        FlowMatching().diffusion(0.5)
