@@ -432,8 +432,8 @@ class DiffusionConvention:
         return c(self.drift_coefficient(t), x) * x - c(self.diffusion_squared(t), x) * score
 
     def reverse_rate(self, t):
-        """gamma(t) >= 0 of the reverse SDE x <- x + v dt + gamma s |dt| + sqrt(2 gamma |dt|) z,
-        which keeps the marginals for any gamma; |g^2| / 2 is the usual reverse SDE."""
+        """gamma(t) >= 0 of the reverse SDE x <- x + v dt + gamma s abs(dt) + sqrt(2 gamma abs(dt)) z,
+        which keeps the marginals for any gamma; abs(g^2) / 2 is the usual reverse SDE."""
         return 0.5 * np.abs(self.diffusion_squared(t))
 
     def noise_from_score(self, t, score):

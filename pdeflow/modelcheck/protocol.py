@@ -5,14 +5,14 @@ A model is a torch ``nn.Module`` (any floating dtype, on CPU or CUDA, evaluated 
 called with a batch of times (or noise levels) of shape (n,) and points of shape (n, d) and must
 return an (n, d) array:
 
-=========  =====================  ==================================================
-kind       call                   converted to the score s once, by
-=========  =====================  ==================================================
-score      ``model(t, x)``        s = output
-velocity   ``model(t, x)``        s = (f x - v) / (g^2 / 2)
-noise      ``model(t, x)``        s = -eps / b                     (DDPM eps-prediction)
-denoiser   ``model(x / a, sigma)``  s = (a D - x) / b^2, sigma = b / a   (EDM D(x, sigma))
-=========  =====================  ==================================================
+=========  ==========================  ==============================================
+kind       call                        converted to the score s once, by
+=========  ==========================  ==============================================
+score      ``model(t, x)``             s = output
+velocity   ``model(t, x)``             s = (f x - v) / (g^2 / 2)
+noise      ``model(t, x)``             s = -eps / b  (DDPM eps-prediction)
+denoiser   ``model(x / a, sigma)``     s = (a D - x) / b^2, sigma = b / a  (EDM)
+=========  ==========================  ==============================================
 
 and the velocity from the score by v = f x - (g^2 / 2) s (except for ``velocity``, used as is),
 with a(t), b(t), f = a'/a, g^2 of the problem's convention

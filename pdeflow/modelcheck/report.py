@@ -147,7 +147,7 @@ class ValidationReport:
         """A readable summary."""
         f = lambda v: "n/a" if v is None or (isinstance(v, float) and not math.isfinite(v)) \
             else f"{v:.4g}"
-        lines = [f"pdeflow validate: model {self.model} ({self.kind}) on {self.problem} "
+        lines = [f"pdeflow validate: model {self.model} on {self.problem} "
                  f"({self.truth}, {self.convention}, dim {self.dim}, t in [{self.t_min:g}, "
                  f"{self.T:g}]), {self.samples} samples, seed {self.seed}"]
         if self.eps2_score is not None:

@@ -3,8 +3,8 @@
 * :func:`probability_flow` - the ODE dx/dt = v(t, x) on a given time grid (RK4 or Heun), in
   either direction (decreasing t for diffusions, increasing t for flow matching).
 * :func:`reverse_sde` - Euler-Maruyama of the reverse SDE from noise to data,
-  x <- x + v dt + gamma s |dt| + sqrt(2 gamma |dt|) z, with gamma(t) =
-  :meth:`~pdeflow.equations.DiffusionConvention.reverse_rate` (|g^2| / 2 for diffusions, i.e.
+  x <- x + v dt + gamma s abs(dt) + sqrt(2 gamma abs(dt)) z, with gamma(t) =
+  :meth:`~pdeflow.equations.DiffusionConvention.reverse_rate` (abs(g^2) / 2 for diffusions, i.e.
   the drift f x - g^2 s and noise g of Anderson's reverse SDE; any gamma >= 0 keeps the marginals).
 
 Points are (n, d) arrays; ``times`` is a 1-D grid from the start time to the end time.

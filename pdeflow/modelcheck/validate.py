@@ -78,7 +78,7 @@ def _median_bandwidth(x, rng, m=1000):
 
 
 def validate(model, problem, kind: str = "score", *, samples: int = 10000, seed: int = 0,
-             device=None, profile_points: int = 17, ode_steps: int = 100, sde_steps: int = 500,
+             device=None, profile_points: int = 33, ode_steps: int = 100, sde_steps: int = 500,
              w2_points: int = 1000, w2_draws: int = 5, w2_max_dim: int = 8,
              mmd_points: int = 1000, flow_map_points: int = 2000, training_set=None,
              batch_size: int = 65536,

@@ -83,7 +83,7 @@ class Problem:
         raise NotImplementedError
 
     def velocity_truth_error(self, t: float, x):
-        """Estimated error |v_truth - v| per point (n,), or None for a closed form."""
+        """Estimated error ``|v_truth - v|`` per point (n,), or None for a closed form."""
         return None
 
     def check_time(self, t: float, name: str = "t") -> float:

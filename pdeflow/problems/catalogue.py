@@ -1,7 +1,7 @@
 """The named problems with a known truth: :func:`get` by name, :func:`names` / :func:`listing`.
 
-Names
------
+The names:
+
 ``{convention}-{mixture}-{d}d``
     exact: a mixture of :mod:`~pdeflow.problems.mixtures` (``separated``, ``anisotropic``,
     ``many``), any d in 1-128, under ``vp`` (beta 0.1 -> 20, t in [1e-3, 1]), ``sub-vp`` (same),

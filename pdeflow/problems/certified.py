@@ -5,7 +5,7 @@ The wrapper is thin: :func:`pdeflow.solvers.finite_volume.solve` on the fine gri
 per axis) and on the companion grid (``n // 2``), velocities by
 :class:`pdeflow.solvers.GridVelocity` (multilinear in space, linear in time between snapshots),
 samples by :meth:`pdeflow.grid.Grid.sample_density` of the density interpolated linearly in
-time. The error estimate of the truth is |v_fine - v_coarse| per point (no order is assumed, so
+time. The error estimate of the truth is ``|v_fine - v_coarse|`` per point (no order is assumed, so
 for a second-order scheme it overstates the fine solve's error about three-fold).
 
 The linear equations are pdeflow's Fokker-Planck convention (score, SDE available); the porous
@@ -102,7 +102,7 @@ class CertifiedProblem(Problem):
         return self.equation.score_from_velocity(self.velocity(t, x), x)
 
     def velocity_truth_error(self, t: float, x):
-        """|v_fine - v_coarse| per point, (n,)."""
+        """``|v_fine - v_coarse|`` per point, (n,)."""
         return np.linalg.norm(self._field(0, t, x) - self._field(1, t, x), axis=1)
 
     def density(self, t: float):
