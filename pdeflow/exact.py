@@ -445,6 +445,7 @@ class CorruptedMixture:
             raise ValueError(f"initial must be a GaussianMixture, got {type(initial).__name__}")
         self.convention = convention
         self.initial = initial
+        self._recent = {}      # the last few p_t (RK4 asks for each time two to four times)
 
     @property
     def dim(self) -> int:
@@ -453,6 +454,13 @@ class CorruptedMixture:
     def at(self, t: float) -> GaussianMixture:
         """p_t as a GaussianMixture (t a float)."""
         t = float(t)
+        if t not in self._recent:
+            if len(self._recent) >= 8:
+                self._recent.pop(next(iter(self._recent)))
+            self._recent[t] = self._marginal(t)
+        return self._recent[t]
+
+    def _marginal(self, t: float) -> GaussianMixture:
         conv = self.convention
         if isinstance(conv, TimeChangedFokkerPlanck) and conv.ou_marginal:
             means, covs = gaussian_moments(conv.equation, self.initial.means,
