@@ -1,5 +1,5 @@
 # The README's commands. `make study` sets up and runs the main job (the default epsilon study);
-# `make test` the tests.
+# `make test` the tests; `make docs` the documentation site (docs/_build/html).
 PYTHON ?= python3
 VENV   ?= .venv
 PY      = $(VENV)/bin/python
@@ -12,7 +12,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	# The CPU build of torch; a bare `torch` requirement would pull a multi-GB CUDA build.
 	$(PY) -m pip install --quiet "torch==2.13.0" || $(PY) -m pip install --quiet torch
-	$(PY) -m pip install --quiet -e ".[test,bench]"
+	$(PY) -m pip install --quiet -e ".[test,bench,docs]"
 	touch $(STAMP)
 
 venv install: $(STAMP)
@@ -32,5 +32,11 @@ test-all: $(STAMP)
 bench: $(STAMP)
 	$(PY) benchmarks/run_all.py
 
+# The documentation site, from scratch (-E) so that every warning is reported; warnings fail it.
+docs: $(STAMP)
+	$(PY) -m sphinx -b html -E -W --keep-going -q docs docs/_build/html
+	$(PY) docs/_ext/apigen.py docs/_build/html/objects.inv
+	@echo "docs: open docs/_build/html/index.html"
+
 clean:
-	rm -rf $(VENV) results .pytest_cache
+	rm -rf $(VENV) results .pytest_cache docs/_build docs/api

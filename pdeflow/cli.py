@@ -16,7 +16,7 @@ from pathlib import Path
 
 from .problems import demo_problem
 
-__all__ = ["main", "demo_problem"]
+__all__ = ["main", "build_parser", "demo_problem"]
 
 
 def _demo(args) -> int:
@@ -106,7 +106,14 @@ def _study(args) -> int:
     return 0
 
 
-def main(argv=None) -> int:
+def build_parser() -> argparse.ArgumentParser:
+    """The parser of the ``pdeflow`` command, with every subcommand (the CLI docs are built from it).
+
+    Returns
+    -------
+    argparse.ArgumentParser
+        Parsed arguments carry ``func``, the subcommand's handler taking the namespace.
+    """
     parser = argparse.ArgumentParser(prog="pdeflow", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -119,7 +126,12 @@ def main(argv=None) -> int:
     from .modelcheck.command import add_parsers as add_modelcheck_parsers
 
     add_modelcheck_parsers(sub)   # pdeflow validate, pdeflow problems
-    args = parser.parse_args(argv)
+    return parser
+
+
+def main(argv=None) -> int:
+    """Run the ``pdeflow`` command with ``argv`` (default: ``sys.argv[1:]``); return its exit code."""
+    args = build_parser().parse_args(argv)
     return args.func(args)
 
 

@@ -139,16 +139,16 @@ class GradientFlow:
         raise NotImplementedError
 
     def external_potential(self, x, axis: int = -1):
-        """Confinement kappa |x|^2 / 2; ``x`` holds coordinates along ``axis``."""
+        """Confinement ``kappa |x|^2 / 2``; ``x`` holds coordinates along ``axis``."""
         return 0.5 * self.kappa * (x * x).sum(axis)
 
     def chemical_potential(self, rho, x, axis: int = -1):
-        """xi = D F'(rho) + kappa |x|^2 / 2, pointwise; ``rho`` (...), ``x`` (..., d) on ``axis``."""
+        """``xi = D F'(rho) + kappa |x|^2 / 2``, pointwise; ``rho`` (...), ``x`` (..., d) on ``axis``."""
         return self.D * self.dF(rho) + self.external_potential(x, axis)
 
     # -- derived quantities on a grid -------------------------------------------------------
     def velocity(self, rho, grid) -> np.ndarray:
-        """Cell-centred v = -grad xi of a grid density ``rho`` (*shape) -> (d, *shape).
+        """Cell-centred v = -grad xi of a grid density ``rho`` ``(*shape)`` -> ``(d, *shape)``.
 
         Central differences in the interior, one-sided at the walls (second order where rho is
         smooth). The finite-volume solver reports its own face velocities; this is the
@@ -161,7 +161,7 @@ class GradientFlow:
         return -np.stack(grads)
 
     def energy(self, rho, grid) -> float:
-        """E(rho) = int D F(rho) + kappa |x|^2/2 rho dx by the midpoint rule on ``grid``."""
+        """``E(rho) = int D F(rho) + kappa |x|^2/2 rho dx`` by the midpoint rule on ``grid``."""
         rho = check_density(rho)
         internal = np.zeros_like(rho)
         positive = rho > 0  # F(0) = 0 for both families
@@ -243,7 +243,7 @@ class FokkerPlanck(GradientFlow):
         return math.sqrt(2.0 * _check_nonnegative("alpha", alpha) * self.D)
 
     def log_density_rate(self, lap_q, grad_q, x):
-        """d_t q for q = log rho: D (Lap q + |grad q|^2) + kappa (d + x . grad q).
+        """d_t q for q = log rho: ``D (Lap q + |grad q|^2) + kappa (d + x . grad q)``.
 
         ``lap_q`` (...), ``grad_q`` and ``x`` (..., d); numpy or torch (used by the
         Fokker-Planck residual regulariser).
@@ -266,7 +266,7 @@ class Heat(FokkerPlanck):
 class PorousMedium(GradientFlow):
     """Porous medium d_t rho = D Lap(rho^m) + kappa div(x rho), m > 1.
 
-    The pressure is p = F'(rho) = m rho^(m-1) / (m-1) and v = -grad(D p + kappa |x|^2 / 2).
+    The pressure is p = F'(rho) = m rho^(m-1) / (m-1) and ``v = -grad(D p + kappa |x|^2 / 2)``.
     """
 
     m: float = 2.0
@@ -300,7 +300,7 @@ class PorousMedium(GradientFlow):
         return ((self.m - 1.0) * p / self.m) ** (1.0 / (self.m - 1.0))
 
     def stationary_density(self, x, mass: float = 1.0):
-        """rho with D p(rho) = (C - kappa |x|^2 / 2)_+, C fixed by ``mass``; ``x`` (..., d)."""
+        """rho with ``D p(rho) = (C - kappa |x|^2 / 2)_+``, C fixed by ``mass``; ``x`` (..., d)."""
         self._require_confinement()
         level = porous_stationary_level(self, _check_positive("mass", mass))
         r2 = (np.asarray(x, dtype=np.float64) ** 2).sum(-1)
@@ -317,7 +317,7 @@ class PorousMedium(GradientFlow):
 # Mass formulas of the porous-medium stationary state
 # ----------------------------------------------------------------------------------------------
 def truncated_power_integral(level: float, k: float, power: float, dim: int) -> float:
-    """int_{R^d} (level - k |x|^2)_+^power dx
+    """``int_{R^d} (level - k |x|^2)_+^power dx``
     = level^(power + d/2) (pi / k)^(d/2) Gamma(power + 1) / Gamma(power + 1 + d/2)."""
     level, k = _check_positive("level", level), _check_positive("k", k)
     half = dim / 2.0
@@ -330,7 +330,7 @@ def porous_stationary_level(equation: PorousMedium, mass: float) -> float:
     """The constant C of the porous-medium stationary state D p(rho) = (C - kappa|x|^2/2)_+
     that carries ``mass``.
 
-    rho = (q (C - kappa |x|^2 / 2)_+)^(1/(m-1)) with q = (m-1)/(D m), so
+    ``rho = (q (C - kappa |x|^2 / 2)_+)^(1/(m-1))`` with q = (m-1)/(D m), so
     mass = q^(1/(m-1)) * truncated_power_integral(C, kappa/2, 1/(m-1), d), solved for C.
     """
     mass = _check_positive("mass", mass)

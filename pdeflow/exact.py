@@ -274,7 +274,7 @@ class GaussianMixtureFlow:
 class Barenblatt:
     """Free Barenblatt solution of d_t u = Lap(u^m) (D = 1, kappa = 0) in R^d:
 
-    u(t, x) = t^{-a} (C - k |x|^2 t^{-2b})_+^{1/(m-1)},
+    ``u(t, x) = t^{-a} (C - k |x|^2 t^{-2b})_+^{1/(m-1)}``,
     a = d / (d(m-1) + 2), b = a / d, k = a (m-1) / (2 m d).
 
     The velocity is v = -grad p = b x / t inside the support (0 outside, where p = 0); the support

@@ -81,7 +81,7 @@ class Grid:
         return np.linspace(self.lower[axis], self.upper[axis], self.shape[axis] + 1)
 
     def coordinates(self) -> np.ndarray:
-        """Cell-centre coordinates as a vector field, shape (d, *shape)."""
+        """Cell-centre coordinates as a vector field, shape ``(d, *shape)``."""
         axes = [self.axis_centers(i) for i in range(self.dim)]
         return np.stack(np.meshgrid(*axes, indexing="ij"))
 
@@ -102,7 +102,7 @@ class Grid:
         return np.all((points >= lo) & (points <= hi), axis=-1)
 
     def sample_density(self, rho, n: int, seed) -> np.ndarray:
-        """``n`` points (n, d) of the piecewise-constant density ``rho`` (*shape, >= 0): a cell
+        """``n`` points (n, d) of the piecewise-constant density ``rho`` (``*shape``, >= 0): a cell
         with probability rho / sum(rho), then a uniform point in it. ``seed``: int or Generator."""
         prob = np.asarray(rho, dtype=np.float64)
         if prob.shape != self.shape or not np.all(np.isfinite(prob)) or np.any(prob < 0):
@@ -117,5 +117,5 @@ class Grid:
         return lower + rng.uniform(size=(int(n), self.dim)) * np.asarray(self.spacing)
 
     def sample_field(self, func) -> np.ndarray:
-        """Evaluate ``func(points (n, d)) -> (n,)`` at the cell centres; returns (*shape)."""
+        """Evaluate ``func(points (n, d)) -> (n,)`` at the cell centres; returns ``(*shape)``."""
         return np.asarray(func(self.points())).reshape(self.shape)

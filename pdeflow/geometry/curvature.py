@@ -66,7 +66,7 @@ def default_rcond(dtype: torch.dtype) -> float:
 
 def check_metric(g: torch.Tensor, rcond: Optional[float] = None, name: str = "metric") -> None:
     """Raise ValueError unless every ``g[k]`` (n, d, d) is finite and positive definite with
-    ``lambda_min > rcond * lambda_max`` (default :func:`default_rcond`)."""
+    ``lambda_min > rcond * lambda_max`` (default ``default_rcond(dtype)``)."""
     rcond = default_rcond(g.dtype) if rcond is None else rcond
     if not rcond > 0:
         raise ValueError(f"rcond must be > 0, got {rcond}")

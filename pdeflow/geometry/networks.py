@@ -11,7 +11,7 @@ ACTIVATIONS = {"tanh": nn.Tanh, "softplus": nn.Softplus, "silu": nn.SiLU, "gelu"
 
 def mlp(sizes: Sequence[int], activation: str = "tanh", seed: int = 0, gain: float = 1.0,
         dtype: torch.dtype = torch.float32) -> nn.Sequential:
-    """MLP ``sizes[0] -> ... -> sizes[-1]`` with a smooth activation between linear layers.
+    """MLP ``sizes[0] -> (...) -> sizes[-1]`` with a smooth activation between linear layers.
 
     Weights ~ U(-gain sqrt(3 / fan_in), +...), biases ~ U(-gain/2, gain/2), drawn from a
     ``torch.Generator`` seeded with ``seed``: the same seed gives the same network. Smooth

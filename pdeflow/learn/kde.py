@@ -11,7 +11,7 @@ The factor c is
 * a float     used as given.
 
 :func:`porous_velocity` builds v = -grad xi with xi = equation.chemical_potential(rho_h, x)
-= D p(rho_h) + kappa |x|^2 / 2 by autograd, so the pressure law is the equation's own.
+= ``D p(rho_h) + kappa |x|^2 / 2`` by autograd, so the pressure law is the equation's own.
 Evaluation is O(N M) for M query points (chunked); computed in float64.
 """
 from __future__ import annotations
@@ -149,7 +149,7 @@ class GaussianKDE:
 
 
 def porous_velocity(equation, kde: GaussianKDE, x) -> np.ndarray:
-    """v = -grad(D p(rho_h) + kappa |x|^2 / 2) at numpy points x (M, d) from a KDE of the particles.
+    """``v = -grad(D p(rho_h) + kappa |x|^2 / 2)`` at numpy points x (M, d) from a KDE of the particles.
 
     ``equation`` is a :class:`~pdeflow.equations.PorousMedium`; its ``chemical_potential`` (and so
     its pressure law) is differentiated by autograd. Returns (M, d) float64.

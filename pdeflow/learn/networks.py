@@ -11,7 +11,7 @@ flow-map integrator can use any of them as a plain callable ``v(t, x)`` on point
 * :class:`ConservativeVelocity` - v = -grad_x phi (curl-free by construction).
 * :class:`StationaryPotential` - phi = log rho_infinity(x) + a network: the stationary
   log-density of a confined linear equation (up to a constant) as a fixed base, so the score
-  s = grad phi has the right growth -kappa x / D at large |x|.
+  s = grad phi has the right growth -kappa x / D at large ``|x|``.
 * :class:`PotentialScore` - s = grad_x phi for phi ~ log rho (the seed paper's conservative score).
 * :class:`ScoreVelocity` - a score field turned into the velocity v = -(D s + kappa x) with
   :meth:`pdeflow.equations.FokkerPlanck.velocity_from_score` (the relation is not copied here).
@@ -100,6 +100,7 @@ class Field(nn.Module):
     needs_input_grad = False
 
     def field(self, t: torch.Tensor, x: torch.Tensor) -> torch.Tensor:  # pragma: no cover
+        """The field at ``x`` (n, d) and times ``t`` (n,), both torch tensors; returns (n, d)."""
         raise NotImplementedError
 
     @property
@@ -187,7 +188,7 @@ class PotentialMLP(VelocityMLP):
 
 
 class StationaryPotential(nn.Module):
-    """phi(t, x) = -kappa |x|^2 / (2 D) + correction(t, x), shape (n,).
+    """``phi(t, x) = -kappa |x|^2 / (2 D) + correction(t, x)``, shape (n,).
 
     The base is log N(0, (D/kappa) I) up to an additive constant (which neither the score nor
     the Fokker-Planck residual sees). A softplus MLP alone has a bounded

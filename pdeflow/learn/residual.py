@@ -1,6 +1,6 @@
 """The log-Fokker-Planck residual of a potential model phi(t, x) ~ log rho(t, x).
 
-For the linear family q = log rho solves d_t q = D (Lap q + |grad q|^2) + kappa (d + x . grad q)
+For the linear family q = log rho solves ``d_t q = D (Lap q + |grad q|^2) + kappa (d + x . grad q)``
 (:meth:`pdeflow.equations.FokkerPlanck.log_density_rate`), so
 
     R(t, x) = d_t phi - log_density_rate(Lap phi, grad phi, x)

@@ -137,7 +137,7 @@ def _sample_barenblatt(profile: Barenblatt, radius: float, n: int, rng) -> np.nd
 
 def barenblatt_target(solution, t_min: float, t_max: float, n_times: int = 32) -> TimeSliceTarget:
     """Target from a :class:`~pdeflow.exact.Barenblatt` or :class:`~pdeflow.exact.ConfinedBarenblatt`
-    (velocity only; rho_t is radial with profile (1 - |x|^2/R(t)^2)_+^{1/(m-1)})."""
+    (velocity only; rho_t is radial with profile ``(1 - |x|^2/R(t)^2)_+^{1/(m-1)}``)."""
     if not isinstance(solution, (Barenblatt, ConfinedBarenblatt)):
         raise ValueError(f"solution must be a Barenblatt or ConfinedBarenblatt, "
                          f"got {type(solution).__name__}")

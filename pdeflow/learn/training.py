@@ -4,7 +4,7 @@
   (:mod:`pdeflow.learn.targets`).
 * :func:`fit_dsm` - denoising score matching for the linear family (no ground truth needed), weight
   lambda(t) = sigma_t^2, optionally plus w_R E[R^2] (the log-Fokker-Planck residual).
-* :func:`field_error` - eps^2 = int_{t_min}^{t_max} int |f - f_true|^2 rho_t dx dt by Monte Carlo on
+* :func:`field_error` - ``eps^2 = int_{t_min}^{t_max} int |f - f_true|^2 rho_t dx dt`` by Monte Carlo on
   held-out points, with its standard error from the per-time-slice means.
 
 All randomness comes from explicit seeds: numpy Generators for data, torch.Generators for
@@ -28,7 +28,7 @@ __all__ = ["EpsilonEstimate", "TrainResult", "field_error", "epsilon_from_batch"
 
 @dataclass(frozen=True)
 class EpsilonEstimate:
-    """Monte Carlo estimate of eps^2 = int int |f - f_true|^2 rho_t dx dt.
+    """Monte Carlo estimate of ``eps^2 = int int |f - f_true|^2 rho_t dx dt``.
 
     eps2 : the estimate (field units^2 x time); stderr : its standard error; n : points used;
     blocks : independent time slices (the standard error uses their spread).
@@ -176,7 +176,7 @@ def fit_dsm(model, equation, data, t_min: float, t_max: float, steps: int = 500,
             laplacian: str = "exact", score_target=None, n_eval: int = 8192,
             progress: bool = False, lr_decay: float = 0.1,
             time_sampling: str = "uniform") -> TrainResult:
-    """Denoising score matching for the linear family, weight lambda(t) = sigma_t^2:
+    """Denoising score matching for the linear family, weight lambda(t) = sigma_t^2::
 
         L = E_{t, x_0, z} | sigma_t s_theta(t, a_t x_0 + sigma_t z) + z |^2  (+ w_R E[R^2]),
 

@@ -213,7 +213,7 @@ COUPLINGS = {"affine": AffineCoupling, "spline": RationalQuadraticCoupling}
 
 
 class Chain(Bijection):
-    """Composition ``layers[-1] o ... o layers[0]``; log-dets add."""
+    """Composition ``layers[-1] o (...) o layers[0]``; log-dets add."""
 
     def __init__(self, layers):
         super().__init__()

@@ -31,7 +31,7 @@ LOGDET_MODES = ("exact", "stochastic")
 
 
 def offdiag_l1(G: torch.Tensor) -> torch.Tensor:
-    """sum_{i != j} |G_ij| for ``G`` (n, d, d); returns (n,)."""
+    """``sum_{i != j} |G_ij|`` for ``G`` (n, d, d); returns (n,)."""
     off = 1.0 - torch.eye(G.shape[-1], dtype=G.dtype, device=G.device)
     return (G.abs() * off).sum((-1, -2))
 

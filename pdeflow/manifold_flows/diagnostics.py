@@ -145,7 +145,7 @@ def _fig():
 
 
 def plot_metric(G: torch.Tensor, path: str, title: str = "mean |G_ij|") -> None:
-    """Heat map of the point-averaged |G| and of |C| (cosine matrix), saved as PNG."""
+    """Heat map of the point-averaged ``|G|`` and of ``|C|`` (cosine matrix), saved as PNG."""
     plt = _fig()
     fig, axes = plt.subplots(1, 2, figsize=(7, 3))
     for ax, mat, name in ((axes[0], G.abs().mean(0), title),

@@ -102,7 +102,7 @@ def logdet_surrogate(decoder, z: torch.Tensor, n_probes: int = 1, cg_tol: float 
 
     ``s`` has E[grad s] = grad log det G (gradients w.r.t. the decoder's parameters and z);
     ``info`` = {"cg_residual": max relative CG residual, "cg_iterations": int}.
-    The decoder must act row by row (see :mod:`pdeflow.geometry.pullback`).
+    The decoder must act row by row (see ``pdeflow.geometry.pullback``).
     """
     check_points(z)
     if not isinstance(n_probes, int) or n_probes < 1:

@@ -8,7 +8,7 @@
   to unit mass, with compact support (porous medium) or strictly positive (linear family).
 * :func:`demo_problem` - the ``pdeflow demo`` problem.
 
-Points are (n, d) arrays; densities on grids (*shape) arrays (DESIGN.md section 6).
+Points are (n, d) arrays; densities on grids ``(*shape)`` arrays (DESIGN.md section 6).
 """
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def three_component_mixture(dim: int = 2) -> GaussianMixture:
 
 
 def rings_density(x, radii=(1.0, 2.0), weights=(0.4, 0.6), width: float = 0.2) -> np.ndarray:
-    """Unnormalised sum_k w_k exp(-(|x| - r_k)^2 / (2 width^2)) / r_k^(d-1) at points (n, d).
+    """Unnormalised ``sum_k w_k exp(-(|x| - r_k)^2 / (2 width^2)) / r_k^(d-1)`` at points (n, d).
 
     Dividing by r_k^(d-1) gives each ring a mass proportional to w_k (shells have area ~ r^(d-1)).
     Normalise on the grid (:func:`grid_initial_density`).

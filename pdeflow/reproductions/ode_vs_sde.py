@@ -45,9 +45,11 @@ __all__ = ["StudyConfig", "Truth", "EQUATION", "make_truth", "score_target", "ma
 class StudyConfig:
     """One run's settings (times in the equation's units).
 
+    Attributes
+    ----------
     hidden, beta : PotentialMLP widths and Softplus beta (the seed setup: (80, 80, 80), 100).
-    stationary_base : phi = -kappa |x|^2 / (2 D) + MLP (learn.StationaryPotential) instead of
-        the bare MLP (the seed setup), so the score grows like the true one at large |x|.
+    stationary_base : ``phi = -kappa |x|^2 / (2 D) + MLP`` (learn.StationaryPotential) instead of
+        the bare MLP (the seed setup), so the score grows like the true one at large ``|x|``.
     steps, batch_size, lr : Adam budget of fit_dsm (lr decays by 10x over the run).
     time_sampling : training times, 'log' (log-uniform) or 'uniform' (see learn.sample_times).
     T, t_min : training window and sampler span [t_min, T].

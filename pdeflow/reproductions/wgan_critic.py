@@ -1,6 +1,6 @@
 """Do WGAN-GP critics measure W1? A critic f_theta trained on two finitely supported measures.
 
-The critic maximises (Gulrajani et al. 2017)
+The critic maximises (Gulrajani et al. 2017)::
 
     E_mu f - E_nu f - lambda E_{x_hat} (|grad f(x_hat)| - 1)^2,   x_hat = u x + (1 - u) y,
 
@@ -45,8 +45,8 @@ class DiscreteMeasure:
 class CriticResult:
     """w1_estimate : E_mu f - E_nu f of the trained critic (length units);
     history : (steps // record_every,) estimates during training;
-    grad_norm_mean, grad_norm_max : |grad f| over fresh interpolates after training;
-    lipschitz_on_support : max |f(x_i) - f(y_j)| / |x_i - y_j| over atom pairs (a lower bound on
+    grad_norm_mean, grad_norm_max : ``|grad f|`` over fresh interpolates after training;
+    lipschitz_on_support : ``max |f(x_i) - f(y_j)| / |x_i - y_j|`` over atom pairs (a lower bound on
     the critic's Lipschitz constant)."""
 
     w1_estimate: float

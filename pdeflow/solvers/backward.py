@@ -73,7 +73,10 @@ def sample_backward(equation: GradientFlow, velocity, y, times, *, alpha: float 
     seed : int or numpy Generator; required for alpha > 0.
     field, outside : as in :func:`~pdeflow.solvers.flow_map.integrate_flow_map`.
 
-    Returns a :class:`FlowMap` with positions (nt, n, d); ``.final`` is the sample at times[-1].
+    Returns
+    -------
+    FlowMap
+        Positions (nt, n, d); ``.final`` is the sample at times[-1].
     """
     if not isinstance(equation, GradientFlow):
         raise ValueError(f"equation must be a pdeflow.equations GradientFlow, got "

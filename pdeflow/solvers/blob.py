@@ -4,7 +4,7 @@ The internal energy int U(rho) with U(rho) = rho F(rho) (F = log rho for the hea
 equation's porous_density / rho for m > 1) is regularised as E_delta(rho) = int F(phi_delta * rho)
 d rho, with phi_delta the Gaussian of standard deviation ``delta``. For particles x_j with masses
 m_j and rho_delta(x) = sum_j m_j phi_delta(x - x_j), the Wasserstein gradient flow of
-D E_delta + kappa |x|^2 / 2 moves particle i with
+``D E_delta + kappa |x|^2 / 2`` moves particle i with
 
     v_i = -D sum_j m_j grad phi_delta(x_i - x_j) (G(rho_delta(x_i)) + G(rho_delta(x_j))) - kappa x_i,
 

@@ -18,7 +18,7 @@ __all__ = ["cloud_in_cell"]
 
 
 def cloud_in_cell(points, grid: Grid, weights=None) -> np.ndarray:
-    """Density (*grid.shape) of particles ``points`` (n, d) with masses ``weights`` (n,).
+    """Density ``(*grid.shape)`` of particles ``points`` (n, d) with masses ``weights`` (n,).
 
     ``weights`` defaults to 1/n each (a probability density). Every point must lie in the grid
     box (closed); otherwise ValueError.

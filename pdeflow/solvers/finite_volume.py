@@ -3,7 +3,7 @@
 Scheme (docs/scheme.md): cell averages on a uniform :class:`~pdeflow.grid.Grid`;
 
 * ``flux="upwind"`` (any equation): Carrillo-Chertock-Huang form. Face velocity
-  u = -(xi_{j+1} - xi_j) / h with xi = D F'(rho) + kappa |x|^2 / 2, flux u+ rho_E + u- rho_W with
+  u = -(xi_{j+1} - xi_j) / h with ``xi = D F'(rho) + kappa |x|^2 / 2``, flux u+ rho_E + u- rho_W with
   rho_E / rho_W the minmod-limited reconstructions (``order=2``) or the cell values (``order=1``).
 * ``flux="scharfetter-gummel"`` (Heat / FokkerPlanck only): the exponentially fitted flux
   (D/h) [B(z) rho_j - B(-z) rho_{j+1}], z = (V_{j+1} - V_j) / D, B(z) = z / (e^z - 1); second order
@@ -47,7 +47,7 @@ _compile_seconds: dict = {}   # kernel family -> seconds spent compiling / loadi
 # Input checks
 # ----------------------------------------------------------------------------------------------
 def wall_mass_fraction(rho, grid: Grid) -> float:
-    """Fraction of the mass held by the outer layer of cells (any index 0 or n-1); rho (*shape)."""
+    """Fraction of the mass held by the outer layer of cells (any index 0 or n-1); rho ``(*shape)``."""
     rho = np.asarray(rho, dtype=np.float64)
     outer = np.ones(rho.shape, dtype=bool)
     outer[tuple(slice(1, -1) for _ in range(grid.dim))] = False
@@ -154,9 +154,9 @@ def _sg_limit(coeffs) -> float:
 
 def stable_time_step(equation: GradientFlow, grid: Grid, rho, *, order: int = 2,
                      flux: str = "upwind") -> float:
-    """The explicit step limit (cfl = 1) of the scheme at density ``rho`` (*shape).
+    """The explicit step limit (cfl = 1) of the scheme at density ``rho`` ``(*shape)``.
 
-    upwind: 1 / max(2 sum_i a_i / h_i, 2 D_eff sum_i 1 / h_i^2), a_i = max |u| on axis i,
+    upwind: 1 / max(2 sum_i a_i / h_i, 2 D_eff sum_i 1 / h_i^2), a_i = ``max |u|`` on axis i,
     D_eff = D max rho F''(rho); Scharfetter-Gummel: 1 / max_j(-L_jj)."""
     _check_options(equation, order, flux, "ssprk3", 1.0, None)
     rho = check_density(rho, "rho", strictly_positive=equation.is_linear and flux == "upwind")
@@ -330,7 +330,7 @@ def solve(equation: GradientFlow, grid: Grid, rho0, times, *, order: int = 2,
           flux: str = "upwind", time_stepping: str = "ssprk3", cfl: float = 0.4,
           dt: float | None = None, max_steps: int = 10_000_000,
           progress: bool = False) -> GridSolution:
-    """Solve ``equation`` on ``grid`` from ``rho0`` (cell values, *shape) at ``times[0]``.
+    """Solve ``equation`` on ``grid`` from ``rho0`` (cell values, ``*shape``) at ``times[0]``.
 
     Parameters
     ----------

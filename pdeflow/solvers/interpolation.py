@@ -38,7 +38,7 @@ class GridVelocity:
     Parameters
     ----------
     solution : GridSolution
-        Snapshots ``times`` (nt,), ``velocity`` (nt, d, *shape), ``face_velocity``.
+        Snapshots ``times`` (nt,), ``velocity`` ``(nt, d, *shape)``, ``face_velocity``.
     field : "cell" or "face"
         Which stored velocity to interpolate (see the module docstring).
     """
@@ -117,7 +117,7 @@ def _as_points(x, dim: int, name: str = "x") -> np.ndarray:
 def interpolate_field(field, grid: Grid, points) -> np.ndarray:
     """Multilinear interpolation of cell-centred data at points.
 
-    ``field`` is (*shape) (scalar, returns (n,)) or (k, *shape) (returns (n, k));
+    ``field`` is ``(*shape)`` (scalar, returns (n,)) or ``(k, *shape)`` (returns (n, k));
     ``points`` (n, d). Linear extrapolation in the half cell next to the walls and beyond.
     """
     field = np.asarray(field, dtype=np.float64)

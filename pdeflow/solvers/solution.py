@@ -19,9 +19,9 @@ class GridSolution:
     ----------
     equation, grid : what was solved, where.
     times : (nt,) snapshot times.
-    density : (nt, *shape) cell averages of rho.
-    velocity : (nt, d, *shape) cell-centred v = -grad xi.
-    face_velocity : tuple of d arrays; entry ``i`` has shape (nt, *shape) with ``shape[i] + 1``
+    density : ``(nt, *shape)`` cell averages of rho.
+    velocity : ``(nt, d, *shape)`` cell-centred v = -grad xi.
+    face_velocity : tuple of d arrays; entry ``i`` has shape ``(nt, *shape)`` with ``shape[i] + 1``
         on axis ``1 + i``: the face velocities u = -(xi_{j+1} - xi_j) / h the scheme used
         (zero on the walls).
     mass, energy : (nt,) per snapshot.

@@ -302,6 +302,7 @@ class StudyConfig:
 
     @classmethod
     def from_toml(cls, path) -> "StudyConfig":
+        """A config from a TOML file (keys as in :meth:`from_dict`; bad files raise ValueError)."""
         path = Path(path)
         if not path.exists():
             raise ValueError(f"config file {str(path)!r} does not exist")

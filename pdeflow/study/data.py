@@ -31,9 +31,16 @@ def _chunked_density(mixture) -> Callable:
 
 @dataclass(frozen=True)
 class InitialData:
-    """density : points (n, d) -> (n,) (unnormalised); training : (N, d) or None;
-    fresh_pool : (M, d) held-out samples or None; population : a sampler n, rng -> (n, d) of the
-    law the training set came from, or None."""
+    """The initial law of a study and its finite training set, if any.
+
+    Attributes
+    ----------
+    kind : "mixture", "rings", "empirical" or "samples"
+    density : points (n, d) -> (n,) (unnormalised)
+    training : (N, d) or None
+    fresh_pool : (M, d) held-out samples or None
+    population : a sampler n, rng -> (n, d) of the law the training set came from, or None
+    """
 
     kind: str
     density: Callable
@@ -42,7 +49,7 @@ class InitialData:
     population: Callable | None = None
 
     def grid_density(self, grid, equation) -> np.ndarray:
-        """Unit-mass cell values (*shape) for ``equation``
+        """Unit-mass cell values ``(*shape)`` for ``equation``
         (:func:`pdeflow.problems.grid_initial_density`)."""
         return grid_initial_density(self.density, grid, equation)
 

@@ -55,9 +55,9 @@ def support_velocity(solution):
     upwind scheme moves exponentially small amounts, down to 1e-50, ahead of the front). On an
     occupied cell v = -grad xi uses central differences between occupied cells and the one-sided
     difference where a neighbour is empty, so the kink of xi at the front (xi = C inside,
-    kappa |x|^2 / 2 outside at equilibrium) does not leak into the velocity of the front cells.
+    ``kappa |x|^2 / 2`` outside at equilibrium) does not leak into the velocity of the front cells.
     An empty cell takes the velocity of its nearest occupied cell: where rho = 0 the equation
-    does not determine v (no mass moves there), and the formula v = -grad(kappa |x|^2 / 2) would
+    does not determine v (no mass moves there), and the formula ``v = -grad(kappa |x|^2 / 2)`` would
     expel, exponentially fast in backward time, every particle that the O(h) front position or a
     perturbation places outside the support. The density is unchanged.
     """
@@ -203,8 +203,11 @@ class EpsilonStudy:
             stem: str = "epsilon_study") -> StudyResult:
         """Run (or resume) the study; write ``<out>/<stem>.h5``, ``.png`` and ``.txt``.
 
+        Parameters
+        ----------
         scheduler : None (local processes), a Dask scheduler address ``tcp://...`` or a Dask
-            cluster object. workers : local processes (default: all cores; 1 = this process).
+            cluster object.
+        workers : local processes (default: all cores; 1 = this process).
         progress : tqdm bars for the finite-volume solves and the points.
         """
         from tqdm.auto import tqdm

@@ -10,7 +10,7 @@ empirical measure, N(x_i, h^2 I) (h -> 0 is the exact empirical optimum), which 
 away from the empirical optimum by a measured epsilon; it reports
 
 * ``eps_truth`` - the L2 error of the model velocity against the true velocity of rho_0's flow,
-  eps^2 = int_{t_min}^T int |v_model - v|^2 rho_t dx dt (the epsilon of an epsilon study);
+  ``eps^2 = int_{t_min}^T int |v_model - v|^2 rho_t dx dt`` (the epsilon of an epsilon study);
 * ``eps_empirical`` - the same distance to the exact empirical-optimal velocity (h = 0);
 * the memorisation ratios of the generated points (:func:`~pdeflow.validation.metrics.memorisation`,
   against N fresh samples) and the exact W2 of the generated points to fresh target samples.
@@ -55,7 +55,7 @@ class MemorisationPoint:
 
 def velocity_l2_error(velocity_a, velocity_b, truth: GaussianMixtureFlow, t_min: float, T: float,
                       n_times: int = 24, n_points: int = 400, seed=0) -> float:
-    """eps = sqrt( int_{t_min}^T E_{x ~ rho_t} |v_a(t, x) - v_b(t, x)|^2 dt ), rho_t = ``truth``.
+    """``eps = sqrt( int_{t_min}^T E_{x ~ rho_t} |v_a(t, x) - v_b(t, x)|^2 dt )``, rho_t = ``truth``.
 
     The time integral uses the trapezoid rule on a geometric grid of ``n_times`` nodes (errors of
     score models concentrate at small t); each node averages over ``n_points`` exact samples.

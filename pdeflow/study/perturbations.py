@@ -1,25 +1,25 @@
 """Controlled velocity errors: v_eps = v + eps w with ||w||_{L2(rho_t dx dt, [0, T])} = 1.
 
-The perturbation w is a time-independent grid field (d, *shape), interpolated multilinearly
+The perturbation w is a time-independent grid field ``(d, *shape)``, interpolated multilinearly
 exactly like the finite-volume velocity it is added to (so the flow sees the field whose norm is
 measured). Kinds (``seed`` picks the random direction; different seeds are different w):
 
 smooth
-  ``fourier-low``   4 random cosine modes per component with wavenumbers pi k / half_width,
-                    k in {-2..2}^d \\ {0} (wavelength >= half the box).
-  ``rotation``      w = A x with a random antisymmetric A (a rigid rotation; dim >= 2).
-  ``gradient``      w = grad phi, phi a sum of 4 Gaussian bumps (width 1, random centres in
-                    [-2, 2]^d, random signed heights): a smooth potential flow.
+  * ``fourier-low``: 4 random cosine modes per component with wavenumbers pi k / half_width,
+    ``k in {-2..2}^d \\ {0}`` (wavelength >= half the box).
+  * ``rotation``: w = A x with a random antisymmetric A (a rigid rotation; dim >= 2).
+  * ``gradient``: w = grad phi, phi a sum of 4 Gaussian bumps (width 1, random centres in
+    ``[-2, 2]^d``, random signed heights): a smooth potential flow.
 rough
-  ``fourier-high``  4 random cosine modes per component of wavelength 4 cells (the finest a
-                    multilinear interpolant carries without aliasing), random directions.
-  ``cell-noise``    independent N(0, 1) values per cell and component (cell-scale roughness).
+  * ``fourier-high``: 4 random cosine modes per component of wavelength 4 cells (the finest a
+    multilinear interpolant carries without aliasing), random directions.
+  * ``cell-noise``: independent N(0, 1) values per cell and component (cell-scale roughness).
 
-Normalisation: eps^2 = int_0^T int |w|^2 rho_t dx dt with the time integral taken as
+Normalisation: ``eps^2 = int_0^T int |w|^2 rho_t dx dt`` with the time integral taken as
 T x (mean over the stored snapshots), which is the quadrature :func:`pdeflow.learn.field_error`
 uses with :func:`pdeflow.learn.grid_solution_target` - so a perturbation at eps and a network
 whose measured error is eps are comparable. The space integral uses the piecewise-constant
-finite-volume density and ``q``^d sub-cell midpoints of the interpolated |w|^2 per cell.
+finite-volume density and ``q^d`` sub-cell midpoints of the interpolated ``|w|^2`` per cell.
 """
 from __future__ import annotations
 
@@ -47,7 +47,7 @@ def _cosine_modes(x, wavevectors, amplitudes, phases):
 
 
 def perturbation_field(kind: str, grid: Grid, seed: int) -> np.ndarray:
-    """The raw (unnormalised) field w of ``kind`` at the cell centres, shape (d, *shape)."""
+    """The raw (unnormalised) field w of ``kind`` at the cell centres, shape ``(d, *shape)``."""
     if kind not in KINDS:
         raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
     rng = np.random.default_rng([int(seed), KINDS.index(kind)])
@@ -89,9 +89,9 @@ def _subcell_points(grid: Grid, q: int) -> np.ndarray:
 
 
 def l2_rho_norm(w, solution, q: int | None = None) -> float:
-    """sqrt(T x mean_k int |w_interp|^2 rho_{t_k} dx) for a grid field ``w`` (d, *shape).
+    """``sqrt(T x mean_k int |w_interp|^2 rho_{t_k} dx)`` for a grid field ``w`` ``(d, *shape)``.
 
-    ``solution`` is a GridSolution (its ``density`` (nt, *shape), ``times``); ``q`` sub-cell
+    ``solution`` is a GridSolution (its ``density`` ``(nt, *shape)``, ``times``); ``q`` sub-cell
     points per axis (default 8 in 1-2 D, 3 in 3-D).
     """
     grid = solution.grid
@@ -107,7 +107,7 @@ def l2_rho_norm(w, solution, q: int | None = None) -> float:
 
 
 def unit_perturbation(kind: str, solution, seed: int) -> np.ndarray:
-    """w / ||w||_{L2(rho)} of ``kind``: a grid field (d, *shape) of unit norm (module docstring)."""
+    """w / ||w||_{L2(rho)} of ``kind``: a grid field ``(d, *shape)`` of unit norm (module docstring)."""
     w = perturbation_field(kind, solution.grid, seed)
     norm = l2_rho_norm(w, solution)
     if not norm > 0:
@@ -116,7 +116,7 @@ def unit_perturbation(kind: str, solution, seed: int) -> np.ndarray:
 
 
 def perturbed_solution(solution, w_unit, eps: float):
-    """A copy of ``solution`` whose cell velocity is v + eps w (time independent w (d, *shape))."""
+    """A copy of ``solution`` whose cell velocity is v + eps w (time independent w ``(d, *shape)``)."""
     if not (math.isfinite(eps) and eps >= 0):
         raise ValueError(f"eps must be a finite number >= 0, got {eps}")
     velocity = solution.velocity + eps * np.asarray(w_unit)[None]

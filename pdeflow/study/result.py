@@ -40,7 +40,7 @@ class StudyResult:
     """config : the StudyConfig; rows : list of dicts (PARAMS + METRICS + seconds); generated :
     {row index: (n, d) samples at t = 0}; checks : {problem: dict of ground-truth checks};
     fits : list of dicts (problem, alpha, group, metric, slope, lo, hi, n, r2, prefactor);
-    rho0 : {problem: (*shape) initial density} (for the figure); x0 : {row index: (n, d)
+    rho0 : {problem: ``(*shape)`` initial density} (for the figure); x0 : {row index: (n, d)
     starting samples of rho_T} for the baseline rows (x0 -> generated is the ground-truth
     backward flow map)."""
 
@@ -154,6 +154,7 @@ class StudyResult:
 
     @classmethod
     def load(cls, path) -> "StudyResult":
+        """Read a result written by :meth:`save` (no recomputation)."""
         with h5py.File(path, "r") as f:
             check_schema(f, KIND)
             config = StudyConfig.from_dict(_toml_loads(f.attrs["config_toml"]))

@@ -7,7 +7,7 @@
 * :func:`sliced_w2` - sliced W2 over random directions (exact 1-D W2 per direction, O(n log n)).
 * :func:`mmd2` - unbiased squared MMD with a Gaussian kernel; :func:`energy_distance`.
 * :func:`flow_map_error` - ||Y_a - Y_b||_{L2(rho)} on shared starting points.
-* :func:`density_l1` - int |rho_a - rho_b| dx on a grid.
+* :func:`density_l1` - ``int |rho_a - rho_b| dx`` on a grid.
 * :func:`gaussian_w2` - the closed form (Bures) W2 between two Gaussians, for checks.
 * :func:`memorisation` - nearest-training-point vs nearest-fresh-point distance ratios of
   generated samples (does a generator return its training set?).
@@ -90,7 +90,7 @@ def wasserstein2(x, y, **kwargs) -> float:
 
 def sinkhorn_w2(x, y, reg: float = 0.05, relative: bool = True, max_iter: int = 10000,
                 tol: float = 1e-4) -> float:
-    """sqrt of the transport cost <P, |x - y|^2> of the entropic (Sinkhorn) plan P, uniform weights.
+    """sqrt of the transport cost ``<P, |x - y|^2>`` of the entropic (Sinkhorn) plan P, uniform weights.
 
     ``reg`` is the entropic regularisation, relative to the mean squared cost if ``relative``.
     Log-domain iterations (``ot.sinkhorn``, method 'sinkhorn_log'): stable for small ``reg`` but
@@ -140,7 +140,7 @@ def _sq_dists(a, b):
 
 
 def mmd2(x, y, bandwidth: float = 1.0) -> float:
-    """Unbiased squared MMD with k(a, b) = exp(-|a - b|^2 / (2 bandwidth^2)).
+    """Unbiased squared MMD with ``k(a, b) = exp(-|a - b|^2 / (2 bandwidth^2))``.
 
     Needs n, m >= 2; its expectation is 0 iff the laws agree (it can be slightly negative).
     """
@@ -166,7 +166,7 @@ def energy_distance(x, y) -> float:
 
 
 def flow_map_error(y_a, y_b) -> float:
-    """||Y_a - Y_b||_{L2(rho)} = sqrt(mean_i |Y_a(x_i) - Y_b(x_i)|^2) for endpoints of two flow
+    """||Y_a - Y_b||_{L2(rho)} = ``sqrt(mean_i |Y_a(x_i) - Y_b(x_i)|^2)`` for endpoints of two flow
     maps started from the same points x_i ~ rho (row i of both arrays is the same start)."""
     y_a = check_cloud(y_a, "y_a")
     y_b = check_cloud(y_b, "y_b", y_a.shape[1])
@@ -177,7 +177,7 @@ def flow_map_error(y_a, y_b) -> float:
 
 
 def density_l1(rho_a, rho_b, grid) -> float:
-    """int |rho_a - rho_b| dx by the midpoint rule; both arrays have shape ``grid.shape``."""
+    """``int |rho_a - rho_b| dx`` by the midpoint rule; both arrays have shape ``grid.shape``."""
     rho_a, rho_b = np.asarray(rho_a, dtype=np.float64), np.asarray(rho_b, dtype=np.float64)
     for name, rho in (("rho_a", rho_a), ("rho_b", rho_b)):
         if rho.shape != tuple(grid.shape):
@@ -189,7 +189,7 @@ def density_l1(rho_a, rho_b, grid) -> float:
 
 def gaussian_w2(mean_a, cov_a, mean_b, cov_b) -> float:
     """W2 between N(mean_a, cov_a) and N(mean_b, cov_b) (Bures):
-    W2^2 = |m_a - m_b|^2 + tr(A + B - 2 (A^{1/2} B A^{1/2})^{1/2})."""
+    ``W2^2 = |m_a - m_b|^2 + tr(A + B - 2 (A^{1/2} B A^{1/2})^{1/2})``."""
     mean_a, mean_b = np.atleast_1d(mean_a).astype(float), np.atleast_1d(mean_b).astype(float)
     cov_a, cov_b = np.atleast_2d(cov_a).astype(float), np.atleast_2d(cov_b).astype(float)
     d = len(mean_a)
@@ -205,6 +205,8 @@ def gaussian_w2(mean_a, cov_a, mean_b, cov_b) -> float:
 class Memorisation:
     """Nearest-neighbour ratios of generated points (see :func:`memorisation`).
 
+    Attributes
+    ----------
     ratios : (n,) distance to the nearest training point / distance to the nearest fresh point.
     median_ratio : median of ``ratios`` (about 1 for a generator that does not copy its training
         set; tends to 0 when it returns training points).
