@@ -63,13 +63,13 @@ class ValidationReport:
     problem, kind, model, truth, convention : what was checked.
     dim, t_min, T, samples, seed : the setting.
     times : (nt,) the profile nodes, log-spaced towards the data end.
-    e_score, e_score_se, e_velocity, e_velocity_se : (nt,) e(t) = E_{rho_t} |f_model - f|^2
+    e_score, e_score_se, e_velocity, e_velocity_se : (nt,) e(t) = ``E_{rho_t} |f_model - f|^2``
         and its Monte-Carlo standard error at every node (``samples`` exact points per node).
-    e_velocity_truth : (nt,) E |v_truth error|^2 of a certified truth (zeros if exact).
+    e_velocity_truth : (nt,) ``E |v_truth error|^2`` of a certified truth (zeros if exact).
     eps2_score, eps2_velocity : int_{t_min}^{T} e(t) dt, trapezoid rule in t on the nodes
-        (unweighted, so a constant error c gives exactly |c|^2 (T - t_min)); ``*_se`` their
-        standard errors, ``*_quadrature`` |rule on all nodes - rule on every other node|.
-    eps2_noise : int b(t)^2 e_score(t) dt = int E |eps_model - eps|^2 dt (the DSM weighting).
+        (unweighted, so a constant error c gives exactly ``|c|^2 (T - t_min)``); ``*_se`` their
+        standard errors, ``*_quadrature`` the difference of the rule on all nodes and on every other node.
+    eps2_noise : int b(t)^2 e_score(t) dt = ``int E |eps_model - eps|^2 dt`` (the DSM weighting).
     eps2_velocity_truth : int e_velocity_truth dt; eps2_velocity below 9 x this is unresolved.
     w2 : {"ode", "sde"} exact W2 of ``w2_points`` generated vs as many exact samples of the data
         end (None above ``w2_max_dim``); w2_floor : {"mean", "std", "draws", "points"} of W2
@@ -77,7 +77,7 @@ class ValidationReport:
     sliced_w2, sliced_w2_floor : the same with sliced W2 on all samples.
     mmd2, mmd2_floor, mmd_bandwidth : unbiased MMD^2 (Gaussian kernel, median-distance
         bandwidth) on ``mmd_points``.
-    flow_map_error : ||Y_model - Y||_{L2} of the probability-flow ODE against the exact field's
+    flow_map_error : ``||Y_model - Y||_{L2}`` of the probability-flow ODE against the exact field's
         ODE (twice the steps) from the same starting points; flow_map_truth_error: the exact
         map's own error estimate (same steps vs twice the steps).
     memorisation : {"median_ratio", "fraction"} of the ODE samples, if a training set was given.

@@ -16,6 +16,7 @@ from tqdm.auto import tqdm
 
 __all__ = ["probability_flow", "reverse_sde", "METHODS"]
 
+#: the integrators of :func:`probability_flow`
 METHODS = ("rk4", "heun")
 
 

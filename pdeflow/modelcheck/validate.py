@@ -1,10 +1,10 @@
 """``validate(model, problem, kind=...)``: a user's model against a problem's truth, in one call.
 
 1. Error profile: at ``profile_points`` log-spaced nodes t_i (denser towards the data end),
-   ``samples`` exact points of rho_{t_i}; e(t_i) = mean |f_model - f|^2 with its Monte-Carlo
+   ``samples`` exact points of rho_{t_i}; e(t_i) = mean ``|f_model - f|^2`` with its Monte-Carlo
    standard error, for the score and the velocity. Integrated over [t_min, T] by the trapezoid
    rule in t (quadrature in t, not Monte Carlo in t; unweighted, so a constant score error c
-   gives exactly |c|^2 (T - t_min)); the rule on every other node gives the quadrature error.
+   gives exactly ``|c|^2 (T - t_min)``); the rule on every other node gives the quadrature error.
 2. Samples: ``samples`` exact points of the noise end rho_{noise} are carried to the data end by
    the probability-flow ODE (RK4) and the reverse SDE (Euler-Maruyama) of the model, and
    compared with independent exact samples there: exact W2 on ``w2_points`` with its plug-in

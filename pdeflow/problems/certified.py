@@ -106,7 +106,7 @@ class CertifiedProblem(Problem):
         return np.linalg.norm(self._field(0, t, x) - self._field(1, t, x), axis=1)
 
     def density(self, t: float):
-        """The fine density at t (*shape), linear in time between snapshots."""
+        """The fine density at t, shape ``grid.shape``, linear in time between snapshots."""
         solution = self.solution
         t = self.check_time(t)
         k = int(np.clip(np.searchsorted(solution.times, t), 1, len(solution.times) - 1))
@@ -146,5 +146,6 @@ def porous_dimension_aware(dim, a=1.0, **options):
                             f"3-component mixture, {dim}-D, FV truth (velocity only)", **options)
 
 
+#: the certified families by name: ``name -> f(dim, **options) -> CertifiedProblem``
 FAMILIES = {"heat-mixture": heat, "fp-mixture": fokker_planck, "porous-mixture": porous,
             "porous-dimaware": porous_dimension_aware}

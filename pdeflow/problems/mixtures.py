@@ -16,6 +16,7 @@ from ..exact import GaussianMixture
 
 __all__ = ["separated", "anisotropic", "many", "MIXTURES", "MAX_DIM"]
 
+#: the largest dimension of the catalogue mixtures
 MAX_DIM = 128
 _SEED = 20260101
 
@@ -60,4 +61,5 @@ def many(dim: int) -> GaussianMixture:
     return GaussianMixture.isotropic(rng.dirichlet(np.full(32, 2.0)), means, 0.15)
 
 
+#: the mixture families by name: ``name -> f(dim) -> GaussianMixture``
 MIXTURES = {"separated": separated, "anisotropic": anisotropic, "many": many}
