@@ -12,7 +12,10 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet --upgrade pip
 	# The CPU build of torch; a bare `torch` requirement would pull a multi-GB CUDA build.
 	$(PY) -m pip install --quiet "torch==2.13.0" || $(PY) -m pip install --quiet torch
-	$(PY) -m pip install --quiet -e ".[test,bench,docs]"
+	# torchcfm -> torchdyn -> torchvision, whose newest release would replace torch: keep the
+	# torch installed above by pinning it to its own version on the same command line.
+	$(PY) -m pip install --quiet -e ".[test,bench,docs,trajectory]" \
+		"torch==$$($(PY) -c 'import torch; print(torch.__version__.split("+")[0])')"
 	touch $(STAMP)
 
 venv install: $(STAMP)

@@ -13,4 +13,13 @@ try:
 except PackageNotFoundError:  # running from a source tree that is not installed
     __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = ["__version__", "validate"]
+
+
+def __getattr__(name):
+    # pdeflow.validate is loaded on first use, so that ``import pdeflow`` stays light (no torch)
+    if name == "validate":
+        from .modelcheck.validate import validate
+
+        return validate
+    raise AttributeError(f"module 'pdeflow' has no attribute {name!r}")

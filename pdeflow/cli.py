@@ -257,6 +257,9 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
     demo.set_defaults(func=_demo)
     _add_study_parser(sub)
+    from .modelcheck.command import add_parsers as add_modelcheck_parsers
+
+    add_modelcheck_parsers(sub)   # pdeflow validate, pdeflow problems
     return parser
 
 

@@ -18,13 +18,14 @@ from dataclasses import dataclass
 import numpy as np
 from scipy.special import logsumexp
 
-from .equations import (FokkerPlanck, GradientFlow, PorousMedium, _check_dim, _check_positive,
+from .equations import (DiffusionConvention, FokkerPlanck, GradientFlow, PorousMedium,
+                        TimeChangedFokkerPlanck, _check_dim, _check_positive,
                         porous_stationary_level, truncated_power_integral)
 
 __all__ = [
     "truncated_power_integral", "porous_stationary_level",
     "GaussianMixture", "GaussianMixtureFlow", "gaussian_moments", "ou_transition",
-    "Barenblatt", "ConfinedBarenblatt",
+    "Barenblatt", "ConfinedBarenblatt", "corrupt_mixture", "CorruptedMixture",
 ]
 
 
@@ -50,20 +51,13 @@ def _check_time(t: float, name: str = "t", minimum: float = 0.0) -> float:
 # ----------------------------------------------------------------------------------------------
 def ou_transition(equation: FokkerPlanck, t):
     """(decay, variance) of the transition over a time t: X_t = decay X_0 + N(0, variance I),
-    decay = e^{-kappa t}, variance = (D/kappa)(1 - e^{-2 kappa t})  (2 D t when kappa = 0).
+    decay = e^{-kappa t}, variance = (D/kappa)(1 - e^{-2 kappa t})  (2 D t when kappa = 0);
+    :meth:`pdeflow.equations.FokkerPlanck.transition`.
 
     ``t`` is a float or a numpy array of times >= 0 (elementwise); returns floats or arrays.
     """
     _require_linear(equation)
-    t = np.asarray(t, dtype=np.float64)
-    if not np.all(np.isfinite(t) & (t >= 0)):
-        raise ValueError("t must be finite times >= 0")
-    kappa, D = equation.kappa, equation.D
-    variance = 2.0 * D * t if kappa == 0 else -(D / kappa) * np.expm1(-2.0 * kappa * t)
-    decay = np.exp(-kappa * t)
-    if t.ndim == 0:
-        return float(decay), float(variance)
-    return decay, variance
+    return equation.transition(t)
 
 
 def gaussian_moments(equation: FokkerPlanck, mean, cov, t: float):
@@ -83,6 +77,12 @@ def _require_linear(equation: GradientFlow):
                          f"got {type(equation).__name__}")
 
 
+def _apply_each(matrices: np.ndarray, x: np.ndarray) -> np.ndarray:
+    """M_k x_n for every point and matrix, (n, K, d), by one matrix product."""
+    k, d, _ = matrices.shape
+    return (x @ matrices.reshape(k * d, d).T).reshape(len(x), k, d)
+
+
 def _sqrtm_spd(mat: np.ndarray, inverse: bool = False) -> np.ndarray:
     """Symmetric square root (or inverse square root) of SPD matrices (..., d, d)."""
     w, v = np.linalg.eigh(mat)
@@ -100,6 +100,9 @@ class GaussianMixture:
     means : (K, d)
     covariances : (K, d, d) symmetric positive definite.
     mass : total mass (default 1); density() is scaled by it.
+
+    Any dimension d >= 1 (the grid solvers need d <= 3, a mixture does not). Isotropic and
+    diagonal covariances are evaluated in O(n K d); full ones by one matrix product per call.
     """
 
     weights: np.ndarray
@@ -122,7 +125,8 @@ class GaussianMixture:
             raise ValueError("means and covariances must be finite")
         if not np.allclose(cov, np.swapaxes(cov, -1, -2)) or np.any(np.linalg.eigvalsh(cov) <= 0):
             raise ValueError("covariances must be symmetric positive definite")
-        _check_dim(d)
+        if d < 1:
+            raise ValueError(f"means must have at least one column, got shape {mu.shape}")
         object.__setattr__(self, "weights", w)
         object.__setattr__(self, "means", mu)
         object.__setattr__(self, "covariances", cov)
@@ -132,6 +136,9 @@ class GaussianMixture:
         variances = np.diagonal(cov, axis1=-2, axis2=-1)[:, 0]
         isotropic = np.array_equal(cov, variances[:, None, None] * np.eye(d))
         object.__setattr__(self, "_isotropic_variances", variances if isotropic else None)
+        diagonal = np.diagonal(cov, axis1=-2, axis2=-1)                    # (K, d)
+        is_diagonal = not isotropic and np.array_equal(cov, diagonal[:, :, None] * np.eye(d))
+        object.__setattr__(self, "_diagonal_variances", diagonal if is_diagonal else None)
 
     @classmethod
     def isotropic(cls, weights, means, stds, mass: float = 1.0) -> "GaussianMixture":
@@ -168,9 +175,16 @@ class GaussianMixture:
             sq = ((x * x).sum(1)[:, None] + (self.means * self.means).sum(1)[None]
                   - 2.0 * x @ self.means.T)                               # |x - mu_k|^2, (n, K)
             return -0.5 * (np.maximum(sq, 0.0) / var + self.dim * np.log(2 * math.pi * var))
+        if self._diagonal_variances is not None:                          # sum_j (x_j - mu_kj)^2 / c_kj
+            inv = 1.0 / self._diagonal_variances
+            sq = (x * x) @ inv.T - 2.0 * x @ (self.means * inv).T + (self.means ** 2 * inv).sum(1)
+            log_det = np.log(self._diagonal_variances).sum(1)
+            return -0.5 * (np.maximum(sq, 0.0) + log_det + self.dim * math.log(2 * math.pi))
         chol = np.linalg.cholesky(self.covariances)                       # (K, d, d)
-        diff = x[:, None, :] - self.means[None]                            # (n, K, d)
-        solved = np.linalg.solve(chol[None], diff[..., None])[..., 0]      # L^{-1}(x - mu)
+        whiten = np.linalg.inv(chol)                                       # L_k^{-1}, once
+        # L_k^{-1}(x - mu_k) for all points by one matrix product per component (BLAS), not
+        # n K small solves
+        solved = _apply_each(whiten, x) - np.einsum("kij,kj->ki", whiten, self.means)[None]
         log_det = 2 * np.log(np.diagonal(chol, axis1=-2, axis2=-1)).sum(-1)
         return -0.5 * ((solved ** 2).sum(-1) + log_det + self.dim * math.log(2 * math.pi))
 
@@ -182,17 +196,24 @@ class GaussianMixture:
         """rho(x), shape (n,)."""
         return np.exp(self.log_density(x))
 
+    def posterior(self, x) -> np.ndarray:
+        """Component responsibilities p_k(x) = w_k N_k(x) / sum_j w_j N_j(x), shape (n, K)."""
+        log_post = self._component_log_pdf(x) + np.log(self.weights)
+        return np.exp(log_post - logsumexp(log_post, axis=1, keepdims=True))
+
     def score(self, x) -> np.ndarray:
         """grad log rho(x), shape (n, d): the posterior-weighted -Sigma_k^{-1}(x - mu_k)."""
         x = _as_points(x, self.dim)
-        log_post = self._component_log_pdf(x) + np.log(self.weights)
-        post = np.exp(log_post - logsumexp(log_post, axis=1, keepdims=True))    # (n, K)
+        post = self.posterior(x)                                           # (n, K)
         if self._isotropic_variances is not None:                          # -sum_k p_k (x - mu_k) / c_k
             scaled = post / self._isotropic_variances
             return scaled @ self.means - scaled.sum(1)[:, None] * x
-        diff = x[:, None, :] - self.means[None]
-        comp = -np.linalg.solve(self.covariances[None], diff[..., None])[..., 0]  # (n, K, d)
-        return (post[..., None] * comp).sum(1)
+        if self._diagonal_variances is not None:
+            inv = 1.0 / self._diagonal_variances
+            return post @ (self.means * inv) - (post @ inv) * x
+        precision = np.linalg.inv(self.covariances)                       # (K, d, d), once
+        shift = np.einsum("kij,kj->ki", precision, self.means)             # P_k mu_k
+        return post @ shift - np.einsum("nk,nki->ni", post, _apply_each(precision, x))
 
     def sample(self, n: int, seed) -> np.ndarray:
         """``n`` samples (n, d) of the normalised mixture; ``seed`` int or numpy Generator."""
@@ -200,7 +221,11 @@ class GaussianMixture:
         comp = rng.choice(len(self.weights), size=int(n), p=self.weights)
         chol = np.linalg.cholesky(self.covariances)
         noise = rng.standard_normal((int(n), self.dim))
-        return self.means[comp] + np.einsum("nij,nj->ni", chol[comp], noise)
+        out = self.means[comp]
+        for k in np.unique(comp):       # one product per component, not an (n, d, d) gather
+            rows = comp == k
+            out[rows] += noise[rows] @ chol[k].T
+        return out
 
     def evolve(self, equation: FokkerPlanck, t: float) -> "GaussianMixture":
         """This mixture transported by ``equation`` to time t (weights unchanged)."""
@@ -384,3 +409,114 @@ class ConfinedBarenblatt:
 
     def flow_map(self, t: float, x, t0: float) -> np.ndarray:
         return _as_points(x, self.dim) * (self.support_radius(t) / self.support_radius(t0))
+
+
+# ----------------------------------------------------------------------------------------------
+# Gaussian mixtures under a diffusion-model corruption x_t = a x_0 + b z (DESIGN.md section 3b)
+# ----------------------------------------------------------------------------------------------
+def corrupt_mixture(mixture: GaussianMixture, scale: float, noise: float) -> GaussianMixture:
+    """The law of a X + b Z, X ~ ``mixture``, Z ~ N(0, I): components N(a mu_k,
+    a^2 Sigma_k + b^2 I), same weights (``scale`` a >= 0, ``noise`` b >= 0, not both 0)."""
+    a, b = float(scale), float(noise)
+    if not (math.isfinite(a) and math.isfinite(b) and a >= 0 and b >= 0 and a + b > 0):
+        raise ValueError(f"scale and noise must be finite, >= 0 and not both 0, got {a}, {b}")
+    covs = a * a * mixture.covariances + b * b * np.eye(mixture.dim)
+    return GaussianMixture(mixture.weights, a * mixture.means, covs, mixture.mass)
+
+
+class CorruptedMixture:
+    """The exact marginals p_t of x_t = a(t) x_0 + b(t) z for x_0 ~ a Gaussian mixture, under any
+    :class:`~pdeflow.equations.DiffusionConvention`.
+
+    A convention that is a time-changed Fokker-Planck (VP, VE, EDM, pdeflow's own) is evolved by
+    :func:`gaussian_moments` on its clock s(t), i.e. by the same OU transition as
+    :class:`GaussianMixtureFlow`; the others (sub-VP, flow matching) by :func:`corrupt_mixture`.
+
+    The velocity is the conditional expectation E[a' x_0 + b' z | x_t = x], per component
+    a' mu_k + (a a' Sigma_k + b b' I) C_k^{-1} (x - a mu_k), C_k = a^2 Sigma_k + b^2 I: it equals
+    the probability-flow velocity f x - (g^2 / 2) s wherever a > 0, and stays finite at a = 0
+    (the flow-matching source).
+
+    Parameters
+    ----------
+    convention : DiffusionConvention
+    initial : GaussianMixture
+        The data law x_0 (any dimension).
+    """
+
+    def __init__(self, convention: DiffusionConvention, initial: GaussianMixture):
+        if not isinstance(convention, DiffusionConvention):
+            raise ValueError(f"convention must be a DiffusionConvention, got "
+                             f"{type(convention).__name__}")
+        if not isinstance(initial, GaussianMixture):
+            raise ValueError(f"initial must be a GaussianMixture, got {type(initial).__name__}")
+        self.convention = convention
+        self.initial = initial
+        self._recent = {}      # the last few p_t (RK4 asks for each time two to four times)
+
+    @property
+    def dim(self) -> int:
+        return self.initial.dim
+
+    def at(self, t: float) -> GaussianMixture:
+        """p_t as a GaussianMixture (t a float)."""
+        t = float(t)
+        if t not in self._recent:
+            if len(self._recent) >= 8:
+                self._recent.pop(next(iter(self._recent)))
+            self._recent[t] = self._marginal(t)
+        return self._recent[t]
+
+    def _marginal(self, t: float) -> GaussianMixture:
+        conv = self.convention
+        if isinstance(conv, TimeChangedFokkerPlanck) and conv.ou_marginal:
+            means, covs = gaussian_moments(conv.equation, self.initial.means,
+                                           self.initial.covariances, float(conv.clock(t)))
+            return GaussianMixture(self.initial.weights, means, covs, self.initial.mass)
+        return corrupt_mixture(self.initial, conv.scale(t), conv.noise(t))
+
+    def _per_time(self, t, x, evaluate):
+        x = _as_points(x, self.dim)
+        t = np.asarray(t, dtype=np.float64)
+        if t.ndim == 0:
+            return evaluate(float(t), x)
+        if t.shape != (len(x),):
+            raise ValueError(f"t must be a float or an ({len(x)},) array, got shape {t.shape}")
+        out = np.empty_like(x)
+        for value in np.unique(t):
+            rows = t == value
+            out[rows] = evaluate(float(value), x[rows])
+        return out
+
+    def density(self, t: float, x) -> np.ndarray:
+        """p_t(x), shape (n,) (t a float)."""
+        return self.at(t).density(x)
+
+    def score(self, t, x) -> np.ndarray:
+        """grad log p_t(x), (n, d); ``t`` a float or (n,)."""
+        return self._per_time(t, x, lambda s, y: self.at(s).score(y))
+
+    def velocity(self, t, x) -> np.ndarray:
+        """The marginal velocity E[d x_t / dt | x_t = x], (n, d); ``t`` a float or (n,)."""
+        return self._per_time(t, x, self._velocity)
+
+    def _velocity(self, t: float, x) -> np.ndarray:
+        conv, init = self.convention, self.initial
+        a, da = float(conv.scale(t)), float(conv.scale_rate(t))
+        b, db = float(conv.noise(t)), float(conv.noise_rate(t))
+        marginal = self.at(t)
+        post = marginal.posterior(x)                                      # (n, K)
+        drift = da * (post @ init.means)
+        if init._isotropic_variances is not None or init._diagonal_variances is not None:
+            var = (init._diagonal_variances if init._diagonal_variances is not None
+                   else init._isotropic_variances[:, None] * np.ones((1, self.dim)))
+            ratio = (a * da * var + b * db) / (a * a * var + b * b)        # (K, d)
+            return drift + (post @ ratio) * x - a * post @ (ratio * init.means)
+        eye = np.eye(self.dim)
+        ratio = np.linalg.solve(marginal.covariances, a * da * init.covariances + b * db * eye)
+        shift = a * np.einsum("kij,kj->ki", ratio, init.means)            # a R_k mu_k
+        return drift + np.einsum("nk,nki->ni", post, _apply_each(ratio, x)) - post @ shift
+
+    def sample(self, t: float, n: int, seed) -> np.ndarray:
+        """``n`` exact samples (n, d) of p_t; ``seed`` int or numpy Generator."""
+        return self.at(t).sample(n, seed)

@@ -28,7 +28,7 @@ __all__ = [
     "write_equation", "read_equation", "write_grid", "read_grid", "check_schema", "open_h5",
 ]
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 _EQUATIONS = {cls.__name__: cls for cls in (Heat, FokkerPlanck, PorousMedium)}
 
 
@@ -180,6 +180,13 @@ def save_solution(path, solution) -> Path:
             faces.create_dataset(f"axis{axis}", data=np.asarray(values, dtype=np.float64),
                                  compression="gzip")
         _write_attrs(f.create_group("diagnostics"), solution.diagnostics)
+        error = getattr(solution, "error_estimate", None)
+        if error is not None:
+            group = f.create_group("error_estimate")
+            for name in ("density_l1", "velocity_l2"):
+                group.create_dataset(name, data=np.asarray(getattr(error, name), dtype=np.float64))
+            group.attrs.update(method=error.method, reference=error.reference,
+                               factor=float(error.factor))
     return Path(path)
 
 
@@ -187,17 +194,26 @@ def load_solution(path):
     """Read a file written by :func:`save_solution`; returns a GridSolution."""
     from .solvers.solution import GridSolution
 
+    from .solvers.truth_error import SolutionError
+
     with open_h5(path, "grid_solution") as f:
         grid = read_grid(f["grid"])
         faces = tuple(f["face_velocity"][f"axis{i}"][()] for i in range(grid.dim))
         times = f["times"][()]
         nt = len(times)
+        error = None
+        if "error_estimate" in f:        # schema version >= 2
+            g = f["error_estimate"]
+            error = SolutionError(times, g["density_l1"][()], g["velocity_l2"][()],
+                                  str(g.attrs["method"]), str(g.attrs["reference"]),
+                                  float(g.attrs["factor"]))
         return GridSolution(
             equation=read_equation(f["equation"]), grid=grid, times=times,
             density=_real_array(f, "density", (nt,) + grid.shape),
             velocity=_real_array(f, "velocity", (nt, grid.dim) + grid.shape),
             face_velocity=faces, mass=f["mass"][()], energy=f["energy"][()],
             diagnostics={k: _from_attr(v) for k, v in f["diagnostics"].attrs.items()},
+            error_estimate=error,
         )
 
 

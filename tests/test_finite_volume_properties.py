@@ -33,7 +33,7 @@ def problems(draw):
     else:
         eq = FokkerPlanck(D=D, kappa=kappa, dim=dim)
         flux = draw(st.sampled_from(["upwind", "scharfetter-gummel"]))
-    stepping = draw(st.sampled_from(["ssprk3", "euler", "semi-implicit"]))
+    stepping = draw(st.sampled_from(["ssprk3", "euler"] + ["semi-implicit"] * (flux != "upwind")))
     order = draw(st.sampled_from([1, 2]))
     return eq, grid, rho0, dict(flux=flux, time_stepping=stepping, order=order)
 
@@ -63,8 +63,6 @@ def test_mass_positivity_energy(problem):
         assert np.all(sol.density > 0)
     else:
         assert np.all(sol.density >= 0)
-    if options["time_stepping"] == "semi-implicit" and options["flux"] == "upwind":
-        return   # frozen velocity at large dt: positive, but not energy stable (docs/scheme.md)
     scale = np.abs(sol.energy).max() + 1e-300
     assert np.all(np.diff(sol.energy) <= 1e-12 * scale), np.diff(sol.energy)
 

@@ -7,7 +7,7 @@ from pdeflow.equations import FokkerPlanck
 from pdeflow.exact import Barenblatt, ConfinedBarenblatt, GaussianMixture, GaussianMixtureFlow
 from pdeflow.grid import Grid
 from pdeflow.solvers.flow_map import _dopri5_step, integrate_flow_map
-from pdeflow.solvers.interpolation import GridVelocity, sample_solution
+from pdeflow.solvers.interpolation import GridVelocity, sample_solution, snapshot_derivative
 
 
 def observed_order(sizes, errors):
@@ -90,22 +90,31 @@ def test_grid_velocity_space_interpolation_is_second_order(field):
     assert order > 1.8
 
 
-def test_grid_velocity_time_interpolation_is_second_order():
-    """The time error in isolation: same grid, reference with 8x finer snapshot spacing."""
+@pytest.mark.parametrize("rule, expected", [("linear", 1.8), ("cubic", 2.7)])
+def test_grid_velocity_time_interpolation_order(rule, expected):
+    """The time error in isolation: same grid, reference with 8x finer snapshot spacing; linear
+    is second order, cubic Hermite with three-point snapshot derivatives third order."""
     flow = mixture_flow()
     x0 = flow.initial.sample(200, 3)
     x0 = x0[np.abs(x0).max(1) < 1.2]
     t0, t1 = 0.1, 0.6
     grid = Grid.cube(3.0, 64, 2)
-    ref = integrate_flow_map(sample_solution(flow, grid, np.linspace(t0, t1, 161)), x0,
-                             [t0, t1], dt=0.0025).final
+    ref = integrate_flow_map(GridVelocity(sample_solution(flow, grid, np.linspace(t0, t1, 161)),
+                                          time_rule=rule), x0, [t0, t1], dt=0.0025).final
     counts, errors = [6, 11, 21], []
     for nt in counts:
-        sol = sample_solution(flow, grid, np.linspace(t0, t1, nt))
+        sol = GridVelocity(sample_solution(flow, grid, np.linspace(t0, t1, nt)), time_rule=rule)
         errors.append(max_error(integrate_flow_map(sol, x0, [t0, t1], dt=0.0025).final, ref))
     order = -observed_order(np.array(counts) - 1, errors)
-    print(f"grid velocity, linear in time: errors {errors}, order {order:.2f}")
-    assert order > 1.8
+    print(f"grid velocity, {rule} in time: errors {errors}, order {order:.2f}")
+    assert order > expected
+
+
+def test_snapshot_derivative_is_exact_for_quadratics_on_uneven_times():
+    times = np.array([0.0, 0.1, 0.35, 0.4, 1.0])
+    values = np.stack([np.full((2, 3), 2 + 3 * t - 5 * t ** 2) for t in times])
+    np.testing.assert_allclose(snapshot_derivative(values, times)[:, 0, 0], 3 - 10 * times,
+                               atol=1e-12)
 
 
 def test_gaussian_flow_map_from_grid_velocity_converges():
@@ -244,6 +253,8 @@ def test_bad_input_raises():
             integrate_flow_map(**kwargs)
     with pytest.raises(ValueError, match="field"):
         GridVelocity(sol, "edge")
+    with pytest.raises(ValueError, match="time_rule"):
+        GridVelocity(sol, time_rule="spline")
 
 
 def test_ou_flow_map_from_finite_volume_velocity_converges():

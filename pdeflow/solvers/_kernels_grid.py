@@ -6,6 +6,10 @@ length 1; components last so that one corner's components share a cache line). C
 ``j = 0 .. cnt[c, a] - 1`` (``off`` = 0.5 for cell centres, 0 for faces). Between the first and
 last sample the interpolation is multilinear; beyond them it extrapolates linearly from the
 outermost pair (used only for the half cell next to a wall and for RK stage points).
+
+In time, ``tangent`` (same layout as the field) holds the time derivative at every snapshot; if it
+has as many snapshots as the field the rule is cubic Hermite between the bracketing snapshots,
+otherwise (pass a ``(1, 1, 1, 1, 1)`` dummy) it is linear.
 """
 import numpy as np
 from numba import njit, prange
@@ -24,22 +28,33 @@ def _locate(x, lower, inv_h, off, cnt):
 
 
 @njit(inline="always", cache=True)
-def _time_segment(times, t):
-    """Snapshot indices k, k2 and weight of snapshot k2 for linear interpolation in time."""
+def _time_segment(times, t, cubic):
+    """Snapshot indices k, k2, the weights a0, a1 of their values and b0, b1 of their time
+    derivatives: linear (b = 0) or cubic Hermite (the basis times the snapshot spacing)."""
     nt = times.shape[0]
     if nt == 1:
-        return 0, 0, 0.0
+        return 0, 0, 1.0, 0.0, 0.0, 0.0
     k = np.searchsorted(times, t, side="right") - 1
     if k < 0:
         k = 0
     elif k > nt - 2:
         k = nt - 2
-    return k, k + 1, (t - times[k]) / (times[k + 1] - times[k])
+    span = times[k + 1] - times[k]
+    s = (t - times[k]) / span
+    if not cubic:
+        return k, k + 1, 1.0 - s, s, 0.0, 0.0
+    s2 = s * s
+    s3 = s2 * s
+    return (k, k + 1, 2.0 * s3 - 3.0 * s2 + 1.0, -2.0 * s3 + 3.0 * s2,
+            span * (s3 - 2.0 * s2 + s), span * (s3 - s2))
 
 
 @njit(inline="always", cache=True)
-def _accumulate(field, k, k2, at, c0, c1, j0, w0, j1, w1, j2, w2, d, out):
-    """out[c] += multilinear (space) x linear (time) value of components c0 <= c < c1."""
+def _accumulate(field, tangent, k, k2, tw, c0, c1, j0, w0, j1, w1, j2, w2, d, out):
+    """out[c] += multilinear (space) x linear or cubic Hermite (time) value of components
+    c0 <= c < c1; ``tw`` = (a0, a1, b0, b1) from :func:`_time_segment`."""
+    a0, a1, b0, b1 = tw
+    cubic = b0 != 0.0 or b1 != 0.0
     n1 = 2 if d > 1 else 1
     n2 = 2 if d > 2 else 1
     for a in range(2):
@@ -53,13 +68,16 @@ def _accumulate(field, k, k2, at, c0, c1, j0, w0, j1, w1, j2, w2, d, out):
                 if d > 2:
                     we = wb * (w2 if e == 1 else 1.0 - w2)
                 for c in range(c0, c1):
-                    lo = field[k, j0 + a, j1 + b, j2 + e, c]
-                    hi = field[k2, j0 + a, j1 + b, j2 + e, c]
-                    out[c] += we * (lo + at * (hi - lo))
+                    value = (a0 * field[k, j0 + a, j1 + b, j2 + e, c]
+                             + a1 * field[k2, j0 + a, j1 + b, j2 + e, c])
+                    if cubic:
+                        value += (b0 * tangent[k, j0 + a, j1 + b, j2 + e, c]
+                                  + b1 * tangent[k2, j0 + a, j1 + b, j2 + e, c])
+                    out[c] += we * value
 
 
 @njit(inline="always", cache=True)
-def _evaluate(field, times, off, cnt, lower, inv_h, t, x, out):
+def _evaluate(field, tangent, times, off, cnt, lower, inv_h, t, x, out):
     """out[c] = field component c at time t and point x (length d).
 
     If every component sits on the same samples (off and cnt rows equal, e.g. cell-centred
@@ -67,7 +85,9 @@ def _evaluate(field, times, off, cnt, lower, inv_h, t, x, out):
     """
     d = x.shape[0]
     ncomp = field.shape[4]
-    k, k2, at = _time_segment(times, t)
+    tw = _time_segment(times, t, tangent.shape[0] == field.shape[0])
+    k, k2 = tw[0], tw[1]
+    weights = (tw[2], tw[3], tw[4], tw[5])
     shared = True
     for c in range(1, ncomp):
         for a in range(d):
@@ -84,15 +104,15 @@ def _evaluate(field, times, off, cnt, lower, inv_h, t, x, out):
             j1, w1 = _locate(x[1], lower[1], inv_h[1], off[c, 1], cnt[c, 1])
         if d > 2:
             j2, w2 = _locate(x[2], lower[2], inv_h[2], off[c, 2], cnt[c, 2])
-        _accumulate(field, k, k2, at, 0 if shared else c, ncomp if shared else c + 1,
+        _accumulate(field, tangent, k, k2, weights, 0 if shared else c, ncomp if shared else c + 1,
                     j0, w0, j1, w1, j2, w2, d, out)
 
 
 @njit(parallel=True, cache=True, fastmath=True)
-def gather(field, times, off, cnt, lower, inv_h, t, points, out):
+def gather(field, tangent, times, off, cnt, lower, inv_h, t, points, out):
     """out (n, ncomp) = field at time t and points (n, d)."""
     for p in prange(points.shape[0]):
-        _evaluate(field, times, off, cnt, lower, inv_h, t, points[p], out[p])
+        _evaluate(field, tangent, times, off, cnt, lower, inv_h, t, points[p], out[p])
 
 
 @njit(cache=True)
@@ -134,7 +154,7 @@ def _outside(x, lower, upper):
 
 
 @njit(parallel=True, cache=True, fastmath=True)
-def rk4_grid(field, times, off, cnt, lower, inv_h, upper, x0, out_times, dt_max, positions,
+def rk4_grid(field, tangent, times, off, cnt, lower, inv_h, upper, x0, out_times, dt_max, positions,
              exit_index):
     """Classical RK4 for dX/dt = v(t, X), v from the packed field, all particles in parallel.
 
@@ -163,16 +183,16 @@ def rk4_grid(field, times, off, cnt, lower, inv_h, upper, x0, out_times, dt_max,
                 if not alive:
                     break
                 t = ta + m * h
-                _evaluate(field, times, off, cnt, lower, inv_h, t, x, k1)
+                _evaluate(field, tangent, times, off, cnt, lower, inv_h, t, x, k1)
                 for a in range(d):
                     y[a] = x[a] + 0.5 * h * k1[a]
-                _evaluate(field, times, off, cnt, lower, inv_h, t + 0.5 * h, y, k2)
+                _evaluate(field, tangent, times, off, cnt, lower, inv_h, t + 0.5 * h, y, k2)
                 for a in range(d):
                     y[a] = x[a] + 0.5 * h * k2[a]
-                _evaluate(field, times, off, cnt, lower, inv_h, t + 0.5 * h, y, k3)
+                _evaluate(field, tangent, times, off, cnt, lower, inv_h, t + 0.5 * h, y, k3)
                 for a in range(d):
                     y[a] = x[a] + h * k3[a]
-                _evaluate(field, times, off, cnt, lower, inv_h, t + h, y, k4)
+                _evaluate(field, tangent, times, off, cnt, lower, inv_h, t + h, y, k4)
                 for a in range(d):
                     y[a] = x[a] + h * (k1[a] + 2.0 * k2[a] + 2.0 * k3[a] + k4[a]) / 6.0
                 if _outside(y, lower, upper):

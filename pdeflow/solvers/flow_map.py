@@ -162,7 +162,7 @@ def _rk4_fused(gv: GridVelocity, x0, times, dt):
     order = np.lexsort(cells.T[::-1])
     positions = np.empty((len(times),) + x0.shape)
     exit_index = np.full(len(x0), -1, dtype=np.int64)
-    kernels.rk4_grid(gv.packed, gv.times, gv.off, gv.cnt, gv.lower, gv.inv_h, gv.upper,
+    kernels.rk4_grid(gv.packed, gv.tangent, gv.times, gv.off, gv.cnt, gv.lower, gv.inv_h, gv.upper,
                      np.ascontiguousarray(x0[order]), times, float(dt), positions, exit_index)
     unsorted = np.empty_like(positions)
     unsorted[:, order] = positions

@@ -27,6 +27,9 @@ class GridSolution:
     mass, energy : (nt,) per snapshot.
     diagnostics : dict of scheme settings and counters (``steps``, ``cfl``, ``dt_min``,
         ``dt_max``, ``compile_seconds``, ``run_seconds``, ...).
+    error_estimate : None or a :class:`pdeflow.solvers.truth_error.SolutionError`: the measured
+        error of this solution per snapshot (density L1, velocity L2(rho)), against a closed form
+        or from a coarser companion solve.
     """
 
     equation: GradientFlow
@@ -38,6 +41,7 @@ class GridSolution:
     mass: np.ndarray
     energy: np.ndarray
     diagnostics: dict = field(default_factory=dict)
+    error_estimate: object = None
 
     def snapshot_index(self, t: float) -> int:
         """Index of the stored time equal to ``t`` (within 1e-12 relative)."""

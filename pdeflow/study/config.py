@@ -101,6 +101,12 @@ class StudyConfig:
     always runs), ``n_samples`` backward samples (exact W2 on this n), backward step ``dt``,
     ``l1_coarsen`` (density L1 on a grid coarser by this factor), ``data_seed`` (the training
     set of "empirical" and the holdout split of "samples").
+    Certified truth (docs/certified_truth.md): ``truth_tolerance`` (length; None or inf: no
+    target) the largest accepted error of the ground-truth backward flow map,
+    ``support_tolerance`` (share; None or inf: no target) the largest accepted share of eps = 0 points generated where rho_0 = 0
+    (compact-support problems); grid and snapshots are refined until both hold.
+    ``porous_grid_n`` (None: ``grid_n``) the starting grid of compact-support truths, chosen
+    from the support target on the default problem.
     """
 
     equations: tuple = ("porous", "fokker-planck")
@@ -131,6 +137,9 @@ class StudyConfig:
     l1_coarsen: int = 4
     data_seed: int = 0
     max_w2_points: int = field(default=4000, repr=False)
+    truth_tolerance: float | None = 0.01
+    support_tolerance: float | None = 0.01
+    porous_grid_n: int | None = 256
 
     def __post_init__(self):
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731
@@ -172,7 +181,26 @@ class StudyConfig:
         if self.dt >= self.T:
             raise ValueError(f"dt = {self.dt} must be smaller than T = {self.T}")
         self._check_study_lists()
+        self._check_truth_targets()
         self.check_relaxation()
+
+    def _check_truth_targets(self):
+        # None (no target) is stored as inf, and porous_grid_n None as grid_n, so that the
+        # config round-trips through TOML (which has no null)
+        for name in ("truth_tolerance", "support_tolerance"):
+            value = getattr(self, name)
+            if value is None or value == math.inf:
+                object.__setattr__(self, name, math.inf)
+            else:
+                object.__setattr__(self, name, _positive(name, value))
+        if self.porous_grid_n is None:
+            object.__setattr__(self, "porous_grid_n", self.grid_n)
+        else:
+            n = _positive("porous_grid_n", self.porous_grid_n, integer=True)
+            if n < 8 or n % self.l1_coarsen:
+                raise ValueError(f"porous_grid_n must be >= 8 and divisible by l1_coarsen = "
+                                 f"{self.l1_coarsen}, got {self.porous_grid_n}")
+            object.__setattr__(self, "porous_grid_n", n)
 
     # -- pieces of __post_init__ ---------------------------------------------------------------
     def _check_m(self):

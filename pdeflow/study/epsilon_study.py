@@ -5,7 +5,8 @@
 
 1. ground truth: a finite-volume solve to T for every equation (Scharfetter-Gummel flux for the
    linear ones, upwind CCH for the porous medium), checked for mass and for its distance to the
-   stationary state; the eps = 0 backward flow map is the ground-truth flow map;
+   stationary state; the eps = 0 backward flow map is the ground-truth flow map, certified to the
+   config's ``truth_tolerance`` / ``support_tolerance`` (:mod:`pdeflow.study.certification`);
 2. velocities at eps: controlled perturbations v + eps w (:mod:`perturbations`) and trained
    networks at growing budgets (measured eps);
 3. backward flows of samples of rho_T to t = 0 with :func:`pdeflow.solvers.sample_backward`
@@ -47,6 +48,8 @@ __all__ = ["EpsilonStudy", "all_points", "support_velocity", "MASS_TOLERANCE"]
 MASS_TOLERANCE = 1e-10
 #: Share of the mass in the outer cell layer above which a RuntimeWarning says the box is small.
 WALL_WARNING = 1e-3
+#: Independent pairs of n-samples of rho_0 over which the W2 plug-in floor is measured.
+PLUGIN_DRAWS = 5
 
 
 def support_velocity(solution):
@@ -174,28 +177,49 @@ class EpsilonStudy:
 
     # -- ground truth ---------------------------------------------------------------------------
     def ground_truth(self, name: str, out_dir, progress: bool = False):
-        """The finite-volume solution of equation ``name`` (cached in the study's cache folder)
-        and its checks (dict)."""
+        """The certified finite-volume solution of equation ``name`` (refined to the config's
+        truth targets, :mod:`pdeflow.study.certification`) and its checks (dict)."""
+        from .certification import certified_truth
+
+        solution, certificate = certified_truth(self, name, out_dir, progress)
+        checks = self._checks(name, solution)
+        checks.update(certificate)
+        return solution, checks
+
+    def solve_truth(self, name: str, grid_n: int, n_snapshots: int, out_dir,
+                    progress: bool = False):
+        """The finite-volume solution of ``name`` on grid_n cells per axis at n_snapshots equally
+        spaced times (cached in the study's cache folder; porous: with the support velocity)."""
+        from ..grid import Grid
         from ..io import load_solution, save_solution
         from ..solvers.finite_volume import solve
 
         cfg = self.config
-        path = self.cache_dir(out_dir) / f"truth_{name}.h5"
-        equation, grid = cfg.equation(name), cfg.grid()
+        path = self._truth_path(name, grid_n, n_snapshots, out_dir)
+        equation = cfg.equation(name)
         if path.exists():
             solution = load_solution(path)
-            if not equation.is_linear:
-                solution = support_velocity(solution)
         else:
+            grid = Grid.cube(cfg.half_width, grid_n, cfg.dim)
             rho0 = self.data.grid_density(grid, equation)
-            flux = "scharfetter-gummel" if equation.is_linear else "upwind"
             with warnings.catch_warnings():
                 warnings.simplefilter("error", RuntimeWarning)   # the box must hold the solution
-                solution = solve(equation, grid, rho0, cfg.times(), flux=flux, progress=progress)
+                solution = solve(equation, grid, rho0, np.linspace(0.0, cfg.T, n_snapshots),
+                                 progress=progress)
             save_solution(path, solution)
-            if not equation.is_linear:
-                solution = support_velocity(solution)
-        return solution, self._checks(name, solution)
+        return solution if equation.is_linear else support_velocity(solution)
+
+    def _truth_path(self, name, grid_n, n_snapshots, out_dir) -> Path:
+        return self.cache_dir(out_dir) / f"truth_{name}_{grid_n}_{n_snapshots}.h5"
+
+    def store_truth_error(self, name, grid_n, n_snapshots, out_dir, error):
+        """Add ``error`` (a SolutionError) to the cached truth file of that resolution."""
+        from ..io import load_solution, save_solution
+
+        path = self._truth_path(name, grid_n, n_snapshots, out_dir)
+        solution = load_solution(path)
+        solution.error_estimate = error
+        save_solution(path, solution)
 
     def _checks(self, name, solution) -> dict:
         grid, equation = solution.grid, solution.equation
@@ -213,11 +237,17 @@ class EpsilonStudy:
                   "fv_steps": int(solution.diagnostics.get("steps", 0)),
                   "velocity_outside_support": "linear: n/a" if equation.is_linear
                   else "one-sided at the front, nearest occupied cell outside"}
-        # the plug-in floor: W2 between two independent n-samples of the same rho_0
+        # the plug-in floor: W2 between two independent n-samples of the same rho_0, over draws
         cfg = self.config
-        a, b = (grid.sample_density(solution.density[0], cfg.n_samples,
-                                    np.random.default_rng([cfg.data_seed, k])) for k in (5, 6))
-        checks["w2_plugin_floor"] = wasserstein2(a, b, max_points=cfg.max_w2_points)
+        floors = []
+        for draw in range(PLUGIN_DRAWS):
+            a, b = (grid.sample_density(solution.density[0], cfg.n_samples,
+                                        np.random.default_rng([cfg.data_seed, k, draw]))
+                    for k in (5, 6))
+            floors.append(wasserstein2(a, b, max_points=cfg.max_w2_points))
+        checks.update(w2_plugin_floor=float(np.mean(floors)),
+                      w2_plugin_floor_sd=float(np.std(floors, ddof=1)),
+                      w2_plugin_floor_draws=PLUGIN_DRAWS)
         if equation.kappa > 0:
             rho_inf = grid.sample_field(equation.stationary_density)
             rho_inf /= grid.integrate(rho_inf)

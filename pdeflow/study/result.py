@@ -9,8 +9,14 @@ Rate fits (:func:`pdeflow.validation.rates.fit_rate`): for every problem and alp
 (achieved eps), for the metrics ``w2_gap`` (W2 between the eps and eps = 0 generated samples)
 and ``flow_map`` (||Y_eps - Y_0||_{L2(rho_T)}). Both vanish at eps = 0, so they carry no
 plug-in floor. ``w2`` (to fresh samples of rho_0) contains the finite-n plug-in bias; its
-eps = 0 value (the baseline row) is that floor plus the discretisation error, and the figure
-draws it as a horizontal line next to the theoretical curve C / log(1 + 1/eps)^(1/4).
+eps = 0 value (the baseline row) is that floor plus the discretisation error. The figure draws
+the baseline as a line labelled as the baseline, the plug-in floor (mean and spread over
+PLUGIN_DRAWS draws) as a band, and, on the deterministic (alpha = 0) panels only, the seed's
+conjectured bound C / log(1 + 1/eps)^(1/4) (exponent uncertain; docs/epsilon_study.md).
+
+Resolution: a row with eps > 0 is ``resolved`` when its flow-map error (the signal) is at least
+RESOLVED_FACTOR (3) times its problem's ``truth_flow_map_error``; unresolved rows are marked in
+the table and drawn hollow, and the rate fits use resolved rows only.
 """
 from __future__ import annotations
 
@@ -32,6 +38,8 @@ __all__ = ["StudyResult", "KIND"]
 KIND = "epsilon_study"
 PARAMS = ("problem", "alpha", "route", "kind", "seed", "eps_nominal", "budget")
 FIT_METRICS = ("w2_gap", "flow_map")
+#: A signal below this multiple of the truth's own flow-map error is reported as unresolved.
+RESOLVED_FACTOR = 3.0
 GROUPS = ("smooth", "rough", "network")
 
 
@@ -63,6 +71,7 @@ class StudyResult:
                    "eps_nominal": float(params["eps"]), "budget": int(params["budget"])}
             row.update({m: float(results[m]) for m in METRICS})
             row["seconds"] = float(results["seconds"])
+            row["resolved"] = _resolved(row, checks.get(params["problem"], {}))
             rows.append(row)
         order = sorted(range(len(rows)), key=lambda i: _sort_key(rows[i]))
         rows = [rows[i] for i in order]
@@ -79,7 +88,7 @@ class StudyResult:
         for problem, alpha in keys:
             for group in GROUPS:
                 rows = [r for r in self.rows if r["problem"] == problem and r["alpha"] == alpha
-                        and row_group(r) == group]
+                        and row_group(r) == group and r.get("resolved", 1) != 0]
                 for metric in FIT_METRICS:
                     fit = _fit(rows, metric)
                     if fit is not None:
@@ -95,7 +104,7 @@ class StudyResult:
         for every run of the same config, resumed or not)."""
         head = (f"{'problem':<14}{'alpha':>6} {'route':<13}{'kind':<13}{'seed':>4}{'eps':>10}"
                 f"{'W2(rho0)':>10}{'W2 gap':>10}{'flow map':>10}{'L1':>8}{'escaped':>8}"
-                f"{'mem':>7}")
+                f"{'mem':>7}  resolved")
         lines = ["# points (W2 on n = %d samples; 'W2 gap' = W2 to the eps = 0 samples)"
                  % self.config.n_samples, head]
         for r in self.rows:
@@ -103,8 +112,11 @@ class StudyResult:
             lines.append(f"{r['problem']:<14}{r['alpha']:>6g} {r['route']:<13}{kind:<13}"
                          f"{r['seed']:>4}{r['eps']:>10.4g}{r['w2']:>10.4f}{r['w2_gap']:>10.4f}"
                          f"{r['flow_map']:>10.4f}{r['l1']:>8.3f}{r['escaped']:>8.3f}"
-                         f"{_fmt(r['mem_median']):>7}")
-        lines += ["", "# rate fits: metric ~ C eps^slope (95% CI); theory 1/log(1+1/eps)^(1/4) "
+                         f"{_fmt(r['mem_median']):>7}  {_resolved_text(r)}")
+        lines += [f"# resolved: flow map >= {RESOLVED_FACTOR:g} x truth_flow_map_error of the "
+                  "problem ('UNRESOLVED' rows are left out of the fits)",
+                  "", "# rate fits (resolved rows): metric ~ C eps^slope (95% CI); the seed's "
+                  "conjectured bound 1/log(1+1/eps)^(1/4) (deterministic flow, exponent uncertain) "
                   f"has local slope {self.theory_slope_mid():.3f} at eps = {self.eps_mid():.3g}",
                   f"{'problem':<14}{'alpha':>6} {'group':<9}{'metric':<10}{'slope':>7}"
                   f"{'95% CI':>18}{'n':>4}{'R^2':>7}"]
@@ -130,8 +142,8 @@ class StudyResult:
         with atomic_h5(path, kind=KIND) as f:
             f.attrs["config_toml"] = self.config.to_toml()
             points = f.create_group("points")
-            for name in PARAMS + METRICS + ("seconds",):
-                values = [r[name] for r in self.rows]
+            for name in PARAMS + METRICS + ("seconds", "resolved"):
+                values = [r.get(name, -1) for r in self.rows]
                 points.create_dataset(name, data=np.array(values, dtype=h5py.string_dtype())
                                       if isinstance(values[0], str) else np.asarray(values))
             gen = f.create_group("generated")
@@ -148,6 +160,10 @@ class StudyResult:
                 fits.create_dataset(name, data=np.array(values, dtype=h5py.string_dtype())
                                     if strings else np.asarray(values))
             f.attrs["checks_json"] = json.dumps(self.checks)
+            checks = f.create_group("checks")
+            for problem, values in self.checks.items():
+                checks.create_group(problem).attrs.update(
+                    {k: v for k, v in values.items() if isinstance(v, (int, float, str, bool))})
             rho = f.create_group("rho0")
             for problem, values in self.rho0.items():
                 rho.create_dataset(problem, data=values, compression="gzip")
@@ -175,6 +191,18 @@ class StudyResult:
         from .plot import plot_study
 
         return plot_study(self, path)
+
+
+def _resolved(row, checks) -> int:
+    """1 resolved, 0 unresolved, -1 not applicable (baseline rows, or no truth error known)."""
+    truth = checks.get("truth_flow_map_error")
+    if row["route"] == "baseline" or truth is None or not math.isfinite(row["flow_map"]):
+        return -1
+    return int(row["flow_map"] >= RESOLVED_FACTOR * float(truth))
+
+
+def _resolved_text(row) -> str:
+    return {1: "yes", 0: "UNRESOLVED"}.get(row.get("resolved", -1), "-")
 
 
 def _fit(rows, metric):

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import numpy as np
 
-from .equations import GradientFlow, PorousMedium
-from .exact import GaussianMixture
-from .grid import Grid
+from ..equations import GradientFlow, PorousMedium
+from ..exact import GaussianMixture
+from ..grid import Grid
 
 __all__ = ["three_component_mixture", "rings_density", "load_samples", "grid_initial_density",
            "demo_problem", "PRESENCE_CUTOFF", "LINEAR_FLOOR"]

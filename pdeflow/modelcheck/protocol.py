@@ -1,0 +1,205 @@
+"""The model protocol: a user's score, velocity, noise predictor or denoiser, as numpy fields.
+
+A model is a torch ``nn.Module`` (any floating dtype, on CPU or CUDA, evaluated in batches under
+``torch.no_grad()`` after ``model.eval()``) or a plain callable on numpy float64 arrays. It is
+called with a batch of times (or noise levels) of shape (n,) and points of shape (n, d) and must
+return an (n, d) array:
+
+=========  ==========================  ==============================================
+kind       call                        converted to the score s once, by
+=========  ==========================  ==============================================
+score      ``model(t, x)``             s = output
+velocity   ``model(t, x)``             s = (f x - v) / (g^2 / 2)
+noise      ``model(t, x)``             s = -eps / b  (DDPM eps-prediction)
+denoiser   ``model(x / a, sigma)``     s = (a D - x) / b^2, sigma = b / a  (EDM)
+=========  ==========================  ==============================================
+
+and the velocity from the score by v = f x - (g^2 / 2) s (except for ``velocity``, used as is),
+with a(t), b(t), f = a'/a, g^2 of the problem's convention
+(:class:`~pdeflow.equations.DiffusionConvention`). Models in other call signatures (score_sde's
+``score_fn(x, t)``, a time-concatenated MLP) are wrapped by the user's factory.
+
+Every call is checked: an exception inside the model, an output that is not an (n, d) real
+array, or NaN / inf in it raises ValueError naming the model, the kind and the call.
+"""
+from __future__ import annotations
+
+import sys
+
+import numpy as np
+
+__all__ = ["KINDS", "ModelAdapter", "is_torch_module"]
+
+#: the model kinds
+KINDS = ("score", "velocity", "noise", "denoiser")
+
+
+def is_torch_module(model) -> bool:
+    """True for a ``torch.nn.Module`` (without importing torch when it is not loaded)."""
+    torch = sys.modules.get("torch")
+    return torch is not None and isinstance(model, torch.nn.Module)
+
+
+class _TorchCaller:
+    """Evaluate a torch module on numpy input in batches, no grad, on its device and dtype."""
+
+    def __init__(self, module, device, batch_size):
+        import torch
+
+        tensors = list(module.parameters()) + list(module.buffers())
+        floating = [p for p in tensors if p.is_floating_point()]
+        self.dtype = floating[0].dtype if floating else torch.get_default_dtype()
+        if device is not None:
+            self.device = torch.device(device)
+            module.to(self.device)
+        else:
+            self.device = tensors[0].device if tensors else torch.device("cpu")
+        module.eval()
+        self.module, self.batch_size, self.torch = module, batch_size, torch
+
+    def describe(self) -> str:
+        return f"torch {str(self.dtype).replace('torch.', '')} on {self.device}"
+
+    def __call__(self, first, second):
+        torch = self.torch
+        outputs = []
+        with torch.no_grad():
+            for start in range(0, len(second), self.batch_size):
+                stop = start + self.batch_size
+                a = torch.as_tensor(first[start:stop], dtype=self.dtype, device=self.device)
+                b = torch.as_tensor(second[start:stop], dtype=self.dtype, device=self.device)
+                out = self.module(a, b)
+                if not isinstance(out, torch.Tensor):
+                    raise TypeError(f"returned {type(out).__name__}, not a tensor")
+                if out.is_complex():
+                    raise TypeError(f"returned a complex tensor ({out.dtype})")
+                outputs.append(out.detach().to(device="cpu", dtype=torch.float64).numpy())
+        return np.concatenate(outputs) if outputs else np.empty((0,))
+
+
+class _NumpyCaller:
+    def __init__(self, function, batch_size):
+        self.function, self.batch_size = function, batch_size
+
+    def describe(self) -> str:
+        return "numpy callable"
+
+    def __call__(self, first, second):
+        outputs = []
+        for start in range(0, len(second), self.batch_size):
+            stop = start + self.batch_size
+            out = self.function(first[start:stop], second[start:stop])
+            out = np.asarray(out)
+            if out.dtype.kind not in "fiu":
+                raise TypeError(f"returned an array of dtype {out.dtype}, not real numbers")
+            outputs.append(out.astype(np.float64))
+        return np.concatenate(outputs) if outputs else np.empty((0,))
+
+
+class ModelAdapter:
+    """A user's model as the numpy fields ``score(t, x)`` and ``velocity(t, x)`` of a problem.
+
+    Parameters
+    ----------
+    model : torch.nn.Module or callable
+        See the module docstring for the call per kind.
+    kind : ``"score"``, ``"velocity"``, ``"noise"`` or ``"denoiser"``.
+    problem : pdeflow.problems.Problem
+        Gives the dimension, the time interval and the convention.
+    device : torch device for a module (moved there once); default: where its parameters are.
+    batch_size : points per model call.
+    name : used in error messages (default: the model's class or function name).
+
+    Raises
+    ------
+    ValueError
+        for an unknown kind, a kind the problem cannot check, or a model that fails the probe
+        call (3 points at the middle time).
+    """
+
+    def __init__(self, model, kind: str, problem, *, device=None, batch_size: int = 65536,
+                 name: str | None = None):
+        if kind not in KINDS:
+            raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
+        if kind not in problem.kinds:
+            raise ValueError(f"kind {kind!r} cannot be checked on {problem.name}, which supports "
+                             f"{problem.kinds}")
+        if not callable(model):
+            raise ValueError(f"model must be a torch module or a callable, got "
+                             f"{type(model).__name__}")
+        if int(batch_size) != batch_size or batch_size < 1:
+            raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
+        self.kind, self.problem, self.convention = kind, problem, problem.convention
+        self.name = name or getattr(model, "__name__", None) or type(model).__name__
+        if is_torch_module(model):
+            self._caller = _TorchCaller(model, device, int(batch_size))
+        else:
+            if device is not None:
+                raise ValueError(f"device = {device!r} needs a torch module; model "
+                                 f"{self.name!r} is a {type(model).__name__}")
+            self._caller = _NumpyCaller(model, int(batch_size))
+        mid = 0.5 * (problem.t_min + problem.T)
+        self.output(mid, problem.sample(mid, 3, 0))
+
+    def describe(self) -> str:
+        return f"{self.name} ({self.kind}, {self._caller.describe()})"
+
+    # -- the raw call, checked ----------------------------------------------------------------
+    def output(self, t, x) -> np.ndarray:
+        """The model's own output at times ``t`` (float or (n,)) and points ``x`` (n, d)."""
+        x = np.asarray(x, dtype=np.float64)
+        n, d = x.shape
+        times = np.full(n, t, dtype=np.float64) if np.ndim(t) == 0 else np.asarray(t, np.float64)
+        if self.kind == "denoiser":
+            scale = self._column(self.convention.scale(times))
+            first, second, call = x / scale, self.convention.denoiser_sigma(times), \
+                "model(x / a, sigma)"
+        else:
+            first, second, call = times, x, "model(t, x)"
+        where = (f"{call} with t in [{times.min():.4g}, {times.max():.4g}] and x of shape "
+                 f"{x.shape}" if n else call)
+        try:
+            out = self._caller(first, second)
+        except Exception as err:       # any failure inside the user's model: name it and the call
+            raise ValueError(f"model {self.name!r} ({self.kind}) failed in {where}: "
+                             f"{type(err).__name__}: {err}") from err
+        if out.shape != (n, d):
+            raise ValueError(f"model {self.name!r} ({self.kind}) returned shape {out.shape} "
+                             f"from {where}; expected ({n}, {d}) (the problem's dim is "
+                             f"{self.problem.dim})")
+        bad = ~np.all(np.isfinite(out), axis=1)
+        if np.any(bad):
+            raise ValueError(f"model {self.name!r} ({self.kind}) returned NaN or inf for "
+                             f"{int(bad.sum())} of {n} points in {where}; first at "
+                             f"t = {times[bad][0]:.4g}")
+        return out
+
+    @staticmethod
+    def _column(values):
+        values = np.asarray(values, dtype=np.float64)
+        return values[:, None] if values.ndim else values
+
+    # -- the converted fields -----------------------------------------------------------------
+    def fields(self, t, x):
+        """(score, velocity) at ``t``, ``x`` from one model call; score is None for a velocity
+        model on a problem without a score (porous medium)."""
+        x = np.asarray(x, dtype=np.float64)
+        out, conv = self.output(t, x), self.convention
+        if self.kind == "velocity":
+            score = None if conv is None else conv.score_from_velocity(t, out, x)
+            return score, out
+        if self.kind == "score":
+            score = out
+        elif self.kind == "noise":
+            score = conv.score_from_noise(t, out)
+        else:
+            score = conv.score_from_denoiser(t, out, x)
+        return score, conv.velocity_from_score(t, score, x)
+
+    def score(self, t, x) -> np.ndarray:
+        """The model's score, (n, d)."""
+        return self.fields(t, x)[0]
+
+    def velocity(self, t, x) -> np.ndarray:
+        """The model's probability-flow velocity, (n, d)."""
+        return self.fields(t, x)[1]

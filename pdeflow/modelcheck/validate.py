@@ -1,0 +1,211 @@
+"""``validate(model, problem, kind=...)``: a user's model against a problem's truth, in one call.
+
+1. Error profile: at ``profile_points`` log-spaced nodes t_i (denser towards the data end),
+   ``samples`` exact points of rho_{t_i}; e(t_i) = mean ``|f_model - f|^2`` with its Monte-Carlo
+   standard error, for the score and the velocity. Integrated over [t_min, T] by the trapezoid
+   rule in t (quadrature in t, not Monte Carlo in t; unweighted, so a constant score error c
+   gives exactly ``|c|^2 (T - t_min)``); the rule on every other node gives the quadrature error.
+2. Samples: ``samples`` exact points of the noise end rho_{noise} are carried to the data end by
+   the probability-flow ODE (RK4) and the reverse SDE (Euler-Maruyama) of the model, and
+   compared with independent exact samples there: exact W2 on ``w2_points`` with its plug-in
+   floor over ``w2_draws`` pairs of exact samples (dim <= ``w2_max_dim``), sliced W2 on all
+   points, MMD^2 on ``mmd_points``, each with its floor.
+3. Flow map: the model's ODE endpoints against the exact field's ODE (twice the steps) from
+   the same ``flow_map_points`` starts.
+4. Memorisation (``training_set`` given): :func:`pdeflow.validation.metrics.memorisation` of
+   the ODE samples against the training set and as many fresh exact samples.
+"""
+from __future__ import annotations
+
+import math
+import time
+
+import numpy as np
+from tqdm.auto import tqdm
+
+from ..validation.metrics import (check_cloud, flow_map_error, memorisation, mmd2, sliced_w2,
+                                  wasserstein2)
+from .protocol import ModelAdapter
+from .report import ValidationReport
+from .sampling import probability_flow, reverse_sde
+
+__all__ = ["validate", "trapezoid_weights"]
+
+
+def trapezoid_weights(times) -> np.ndarray:
+    """Weights w with sum_i w_i e(t_i) = trapezoid rule of e on the (increasing) nodes."""
+    times = np.asarray(times, dtype=np.float64)
+    h = np.diff(times)
+    w = np.zeros_like(times)
+    w[:-1] += 0.5 * h
+    w[1:] += 0.5 * h
+    return w
+
+
+def _integral(times, values, se):
+    """(integral, its standard error, quadrature error estimate) of nodal values."""
+    w = trapezoid_weights(times)
+    value = float(w @ values)
+    coarse = float(trapezoid_weights(times[::2]) @ values[::2]) if len(times) % 2 else math.nan
+    return value, float(np.sqrt((w * w) @ (se * se))), abs(value - coarse)
+
+
+def _profile(adapter, problem, times, n, rng, progress):
+    rows = []
+    for t in tqdm(times, desc="error profile", disable=not progress, leave=False):
+        x = problem.sample(t, n, rng)
+        score, velocity = adapter.fields(t, x)
+        dv = ((velocity - problem.velocity(t, x)) ** 2).sum(1)
+        ds = None if score is None else ((score - problem.score(t, x)) ** 2).sum(1)
+        truth = problem.velocity_truth_error(t, x)
+        rows.append((math.nan if ds is None else ds.mean(),
+                     math.nan if ds is None else ds.std(ddof=1) / math.sqrt(n),
+                     dv.mean(), dv.std(ddof=1) / math.sqrt(n),
+                     0.0 if truth is None else float((truth ** 2).mean())))
+    return np.array(rows).T
+
+
+def _floors(draw, metric, draws):
+    values = [metric(draw(), draw()) for _ in range(draws)]
+    return {"mean": float(np.mean(values)), "std": float(np.std(values, ddof=1)),
+            "draws": int(draws)}
+
+
+def _median_bandwidth(x, rng, m=1000):
+    pick = x[rng.choice(len(x), min(m, len(x)), replace=False)]
+    d2 = ((pick[:, None] - pick[None]) ** 2).sum(-1)
+    return float(np.sqrt(np.median(d2[np.triu_indices(len(pick), 1)])))
+
+
+def validate(model, problem, kind: str = "score", *, samples: int = 10000, seed: int = 0,
+             device=None, profile_points: int = 33, ode_steps: int = 100, sde_steps: int = 500,
+             w2_points: int = 1000, w2_draws: int = 5, w2_max_dim: int = 8,
+             mmd_points: int = 1000, flow_map_points: int = 2000, training_set=None,
+             batch_size: int = 65536,
+             progress: bool = True, name: str | None = None) -> ValidationReport:
+    """Validate ``model`` (a torch module or numpy callable of ``kind``) on ``problem`` (a
+    :class:`~pdeflow.problems.Problem` or a catalogue name).
+
+    Parameters
+    ----------
+    model : see :mod:`pdeflow.modelcheck.protocol` for the call of each kind.
+    problem : Problem or str.
+    kind : ``"score"``, ``"velocity"``, ``"noise"`` or ``"denoiser"``.
+    samples : points per profile node and generated samples (>= 10).
+    seed : int; the same seed gives the same report.
+    device : torch device for a module.
+    profile_points : odd number of profile nodes (>= 5).
+    ode_steps, sde_steps : RK4 steps of the probability-flow ODE, Euler-Maruyama steps of the
+        reverse SDE (on :meth:`~pdeflow.equations.DiffusionConvention.sampling_times`).
+    w2_points, w2_draws, w2_max_dim : exact W2 subsample size, number of floor draws (>= 5),
+        largest dimension where exact W2 is computed.
+    mmd_points : MMD subsample size.
+    flow_map_points : starting points (the first of the ODE's) on which the exact field's ODE
+        is integrated with twice the steps, and once more with the model's steps for its own
+        error estimate.
+    training_set : (N, d) points the model was trained on, for the memorisation ratio.
+    progress : tqdm bars.
+
+    Returns
+    -------
+    ValidationReport
+    """
+    if isinstance(problem, str):
+        from ..problems import get
+
+        problem = get(problem)
+    for label, value, low in (("samples", samples, 10), ("profile_points", profile_points, 5),
+                              ("ode_steps", ode_steps, 1), ("sde_steps", sde_steps, 1),
+                              ("w2_points", w2_points, 2), ("w2_draws", w2_draws, 5),
+                              ("mmd_points", mmd_points, 2),
+                              ("flow_map_points", flow_map_points, 1)):
+        if int(value) != value or value < low:
+            raise ValueError(f"{label} must be an integer >= {low}, got {value}")
+    if profile_points % 2 == 0:
+        raise ValueError(f"profile_points must be odd (the quadrature error uses every other "
+                         f"node), got {profile_points}")
+    if int(seed) != seed:
+        raise ValueError(f"seed must be an integer, got {seed}")
+    seconds, clock = {}, time.perf_counter()
+    adapter = ModelAdapter(model, kind, problem, device=device, batch_size=batch_size, name=name)
+    rng = np.random.default_rng(seed)
+    conv, n = problem.convention, int(samples)
+
+    times = problem.profile_times(profile_points)
+    e_s, e_s_se, e_v, e_v_se, e_truth = _profile(adapter, problem, times, n, rng, progress)
+    has_score = bool(np.all(np.isfinite(e_s)))
+    eps2_s = _integral(times, e_s, e_s_se) if has_score else (None, None, None)
+    eps2_v = _integral(times, e_v, e_v_se)
+    eps2_noise = (float(trapezoid_weights(times) @ (conv.noise(times) ** 2 * e_s))
+                  if has_score else None)
+    seconds["profile"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    start = problem.sample(problem.noise_time, n, rng)
+    grid = (conv.sampling_times(problem.noise_time, problem.data_time, ode_steps) if conv
+            else np.linspace(problem.noise_time, problem.data_time, ode_steps + 1))
+    fine = (conv.sampling_times(problem.noise_time, problem.data_time, 2 * ode_steps) if conv
+            else np.linspace(problem.noise_time, problem.data_time, 2 * ode_steps + 1))
+    y_ode = probability_flow(adapter.velocity, grid, start, progress=progress, label="model ODE")
+    seconds["ode"] = time.perf_counter() - clock
+    clock = time.perf_counter()
+    shared = start[:int(flow_map_points)]
+    y_true = probability_flow(problem.velocity, fine, shared, progress=progress, label="exact ODE")
+    y_true_coarse = probability_flow(problem.velocity, grid, shared, progress=progress,
+                                     label="exact ODE (check)")
+    seconds["exact_ode"] = time.perf_counter() - clock
+    y_sde = None
+    if conv is not None:
+        clock = time.perf_counter()
+        sde_grid = conv.sampling_times(problem.noise_time, problem.data_time, sde_steps)
+        y_sde = reverse_sde(adapter.fields, conv.reverse_rate, sde_grid, start,
+                            rng.integers(2 ** 63), progress=progress, label="model SDE")
+        seconds["sde"] = time.perf_counter() - clock
+
+    clock = time.perf_counter()
+    generated = {"ode": check_cloud(y_ode, "ODE samples")}
+    if y_sde is not None:
+        generated["sde"] = check_cloud(y_sde, "SDE samples")
+    data_time = problem.data_time
+    reference = problem.sample(data_time, n, rng)
+    exact = lambda m: (lambda: problem.sample(data_time, m, rng))
+    sliced = {k: sliced_w2(v, reference, seed=seed) for k, v in generated.items()}
+    sliced_floor = _floors(exact(n), lambda a, b: sliced_w2(a, b, seed=seed), w2_draws)
+    m = min(int(w2_points), n)
+    w2, w2_floor = {}, {"mean": None, "std": None, "draws": int(w2_draws), "points": m}
+    if problem.dim <= w2_max_dim:
+        w2 = {k: wasserstein2(v[:m], reference[:m]) for k, v in generated.items()}
+        w2_floor.update(_floors(exact(m), wasserstein2, w2_draws))
+    seconds["w2"] = time.perf_counter() - clock
+    mm = min(int(mmd_points), n)
+    bandwidth = _median_bandwidth(reference, rng)
+    kernel = lambda a, b: mmd2(a, b, bandwidth)
+    mmd = {k: kernel(v[:mm], reference[:mm]) for k, v in generated.items()}
+    mmd_floor = _floors(exact(mm), kernel, w2_draws)
+    memo = None
+    if training_set is not None:
+        training = check_cloud(training_set, "training_set", problem.dim)
+        fresh = problem.sample(data_time, len(training), rng)
+        result = memorisation(y_ode, training, fresh)
+        memo = {"median_ratio": result.median_ratio, "fraction": result.fraction,
+                "threshold": result.threshold, "training_points": len(training)}
+    seconds["metrics"] = time.perf_counter() - clock
+
+    return ValidationReport(
+        problem=problem.name, kind=kind, model=adapter.describe(), truth=problem.truth,
+        convention=conv.name if conv else "porous-medium", dim=problem.dim,
+        t_min=problem.t_min, T=problem.T, samples=n, seed=int(seed), times=times,
+        e_score=e_s, e_score_se=e_s_se, e_velocity=e_v, e_velocity_se=e_v_se,
+        e_velocity_truth=e_truth, eps2_score=eps2_s[0], eps2_score_se=eps2_s[1],
+        eps2_score_quadrature=eps2_s[2], eps2_noise=eps2_noise, eps2_velocity=eps2_v[0],
+        eps2_velocity_se=eps2_v[1], eps2_velocity_quadrature=eps2_v[2],
+        eps2_velocity_truth=float(trapezoid_weights(times) @ e_truth), w2=w2, w2_floor=w2_floor,
+        sliced_w2=sliced, sliced_w2_floor=sliced_floor, mmd2=mmd, mmd2_floor=mmd_floor,
+        mmd_bandwidth=bandwidth, flow_map_error=flow_map_error(y_ode[:len(shared)], y_true),
+        flow_map_truth_error=flow_map_error(y_true_coarse, y_true), memorisation=memo,
+        seconds={k: round(v, 3) for k, v in seconds.items()}, samples_ode=y_ode,
+        samples_sde=y_sde, reference=reference, start=start,
+        settings={"profile_points": profile_points, "ode_steps": ode_steps,
+                  "sde_steps": sde_steps, "w2_points": m, "w2_draws": w2_draws,
+                  "w2_max_dim": w2_max_dim, "mmd_points": mm, "flow_map_points": len(shared), "data_time": data_time,
+                  "noise_time": problem.noise_time, "device": str(device)})
