@@ -233,6 +233,8 @@ score and velocity fields.
 
   pdeflow study [config.toml] [--flags]   run an epsilon study; flags override the file
   pdeflow demo                             solve a 2-D porous-medium problem, write HDF5 + PNG
+  pdeflow validate --problem P --model M   check a model against a catalogue problem's truth
+  pdeflow problems                         list the catalogue problems
 
 "pdeflow COMMAND --help" lists the options of a command."""
 
