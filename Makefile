@@ -5,7 +5,7 @@ VENV   ?= .venv
 PY      = $(VENV)/bin/python
 STAMP   = $(VENV)/.pdeflow-installed
 
-.PHONY: venv install study demo test test-all bench docs clean
+.PHONY: venv install study demo test test-random test-all bench docs clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -26,8 +26,13 @@ study: $(STAMP)
 demo: $(STAMP)
 	$(PY) -m pdeflow.cli demo --out results
 
+# Derandomised hypothesis (the `ci` profile): every run tests the same examples.
 test: $(STAMP)
-	$(PY) -m pytest -q
+	HYPOTHESIS_PROFILE=ci $(PY) -m pytest -q
+
+# Exploration: fresh hypothesis examples each run, failures kept in .hypothesis/ (git-ignored).
+test-random: $(STAMP)
+	HYPOTHESIS_PROFILE=random $(PY) -m pytest -q
 
 test-all: $(STAMP)
 	$(PY) -m pytest -q -m "slow or not slow"

@@ -10,6 +10,7 @@ writes its HDF5 file and a PNG of density and velocity at a few times.
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from pathlib import Path
@@ -51,59 +52,191 @@ _SCALARS = {"m": float, "m_a": float, "D": float, "kappa": float, "dim": int, "i
             "data_seed": int, "lr": float}
 
 
+def _study_help() -> dict:
+    """Help text of every study flag: meaning, allowed values (the default is appended)."""
+    from .study.config import EQUATIONS, INITIAL_DATA, PERTURBATIONS
+
+    return {
+        "equations": f"equations solved from the same initial data; comma-separated, from "
+                     f"{', '.join(EQUATIONS)}",
+        "eps": "ladder of velocity-error sizes (L2(rho) norm), >= 2 distinct values > 0, "
+               "comma-separated",
+        "seeds": "seeds of perturbation directions, network initialisations and samples; "
+                 "distinct integers >= 0, comma-separated",
+        "perturbations": f"perturbation kinds, comma-separated, from {', '.join(PERTURBATIONS)} "
+                         "(rotation needs dim >= 2)",
+        "budgets": "network training budgets (steps), distinct integers >= 1, comma-separated; "
+                   "empty (--budgets ,) skips the network route",
+        "hidden": "hidden layer widths of the trained networks, integers >= 1, comma-separated",
+        "alphas": "extra stochasticity levels alpha > 0 of the backward sampler (linear equations "
+                  "only; alpha = 0 always runs), comma-separated",
+        "m": "porous-medium exponent, > 1 (give m or m-a)",
+        "m_a": "dimension-aware porous exponent, > 0: m = 1 + m_a / dim (give m or m-a)",
+        "D": "diffusion coefficient, > 0",
+        "kappa": "confinement strength of the potential kappa r^2 / 2, >= 0 (0 only with "
+                 "equations heat)",
+        "dim": "space dimension: 1, 2 or 3",
+        "initial": f"initial data: one of {', '.join(INITIAL_DATA)} (samples needs --samples-file)",
+        "samples_file": "samples (n, dim) as .npy or comma-separated .csv, inside the box; "
+                        "only with --initial samples",
+        "holdout": "share of the samples file kept aside as fresh samples, in [0, 1)",
+        "n_train": "training-set size of --initial empirical, integer >= 1",
+        "bandwidth": "width of the Gaussian smoothing the samples (grid length units), > 0",
+        "half_width": "the box is [-half-width, half-width]^dim, > 0",
+        "grid_n": "finite-volume cells per axis, integer >= 8",
+        "T": "time horizon, > 0 (must bring the confined equations near their stationary state)",
+        "n_snapshots": "stored snapshot times on [0, T], integer >= 3",
+        "stationary_tolerance": "relative W2 distance to the stationary state that T must reach, "
+                                "> 0",
+        "n_samples": "backward samples per point (exact W2 on these), integer >= 10",
+        "dt": "backward-sampler time step, 0 < dt < T",
+        "l1_coarsen": "density L1 on a grid coarser by this factor; must divide grid-n",
+        "data_seed": "seed of the empirical training set and of the holdout split, integer >= 0",
+        "lr": "Adam learning rate of the networks, > 0 (decayed 10x over a run)",
+    }
+
+
+def _default_text(value) -> str:
+    if value is None:
+        return "none"
+    if isinstance(value, (tuple, list)):
+        return ",".join(str(v) for v in value) or "empty"
+    return str(value)
+
+
 def _list(kind):
     def parse(text):
-        items = [item for item in text.split(",") if item.strip()]
-        return [kind(item) for item in items]
+        items = [item.strip() for item in text.split(",") if item.strip()]
+        try:
+            return [kind(item) for item in items]
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"expected comma-separated {_KIND_NAMES[kind]}s, got {text!r}") from None
     parse.__name__ = f"comma-separated {kind.__name__} list"
     return parse
 
 
+_KIND_NAMES = {int: "integer", float: "number", str: "name"}
+_SPECIAL_DEFAULTS = {"perturbations": "all that exist in dim", "m": "2, unless m-a is given"}
+
+
 def _add_study_parser(sub):
+    import dataclasses
+
+    from .study.config import StudyConfig
+
     study = sub.add_parser(
         "study", help="run an epsilon study (default: porous m = 2 + Fokker-Planck in 2-D)",
         description="Epsilon study: W2, flow-map error and density L1 of backward samples "
-                    "against the size eps of the velocity error (docs/epsilon_study.md).")
-    study.add_argument("config", nargs="?", help="TOML file (keys of StudyConfig); flags override")
+                    "against the size eps of the velocity error (docs/epsilon_study.md). "
+                    "Flags override the values of the config file before they are checked.")
+    study.add_argument("config", nargs="?",
+                       help="TOML file with the keys below (underscores, e.g. half_width), at "
+                            "the top level or under [study]; default: none (built-in defaults)")
+    defaults = {f.name: f.default for f in dataclasses.fields(StudyConfig)}
+    helps = _study_help()
     for name, kind in {**_LISTS, **_SCALARS}.items():
         parse = _list(kind) if name in _LISTS else kind
+        metavar = ("LIST" if name in _LISTS else
+                   {int: "INT", float: "NUMBER", str: "NAME"}[kind])
+        if name == "samples_file":
+            metavar = "PATH"
         study.add_argument(f"--{name.replace('_', '-')}", dest=name, type=parse, default=None,
-                           help="comma-separated list" if name in _LISTS else None)
-    study.add_argument("--scheduler", help="Dask scheduler address tcp://host:port "
-                                           "(default: local processes)")
-    study.add_argument("--workers", type=int, help="local worker processes (default: all cores)")
-    study.add_argument("--out", default="results", help="output folder (default: results)")
-    study.add_argument("--quiet", action="store_true", help="no progress bars")
+                           metavar=metavar,
+                           help=f"{helps[name]} (default: "
+                                f"{_SPECIAL_DEFAULTS.get(name) or _default_text(defaults[name])})")
+    study.add_argument("--scheduler", metavar="ADDRESS",
+                       help="Dask scheduler address tcp://host:port to run the points on "
+                            "(default: local processes)")
+    study.add_argument("--workers", type=int, metavar="INT",
+                       help="local worker processes, integer >= 1; 1 runs in this process "
+                            "(default: one per core)")
+    study.add_argument("--out", default="results", metavar="DIR",
+                       help="output folder for epsilon_study.{h5,png,txt} and the cache of "
+                            "finished points (default: results)")
+    study.add_argument("--quiet", action="store_true", help="no progress bars (default: off)")
     study.set_defaults(func=_study)
 
 
-def _study(args) -> int:
-    from .study.epsilon_study import EpsilonStudy
+def _study_values(args) -> dict:
+    """The config file's values (unchecked) with the flags given on top."""
     from .study.config import StudyConfig
 
-    values = {}
-    if args.config:
-        values = StudyConfig.from_toml(args.config).to_dict()
-    values.update({k: getattr(args, k) for k in {**_LISTS, **_SCALARS}
-                   if getattr(args, k) is not None})
-    if args.m_a is not None and args.m is None:      # a flag replaces the file's choice
+    values = StudyConfig.read_toml(args.config) if args.config else {}
+    flags = {k: getattr(args, k) for k in {**_LISTS, **_SCALARS} if getattr(args, k) is not None}
+    values.update(flags)
+    if "m_a" in flags and "m" not in flags:      # a flag replaces the file's choice
         values.pop("m", None)
-    if args.m is not None and args.m_a is None:
+    if "m" in flags and "m_a" not in flags:
         values.pop("m_a", None)
+    return values
+
+
+def _study(args) -> int:
+    from .study.config import StudyConfig
+    from .study.epsilon_study import EpsilonStudy
+    from .study.executors import check_workers
+
     try:
-        config = StudyConfig.from_dict(values)
+        values = _study_values(args)
+        where = f"config {args.config} (flags on top): " if args.config else ""
+        try:
+            config = StudyConfig.from_dict(values)
+        except ValueError as err:
+            raise ValueError(f"{where}{err}") from None
+        check_workers(args.workers)
+        study = EpsilonStudy(config)
     except ValueError as err:
-        print(f"pdeflow study: {err}", file=sys.stderr)
+        print(f"pdeflow study: error: {err}", file=sys.stderr)
         return 2
     start = time.perf_counter()
-    result = EpsilonStudy(config).run(args.out, scheduler=args.scheduler, workers=args.workers,
-                                      progress=not args.quiet)
+    try:
+        result = study.run(args.out, scheduler=args.scheduler, workers=args.workers,
+                           progress=not args.quiet)
+    except KeyboardInterrupt:
+        points = study.cache_dir(args.out) / "points"
+        kept = len(list(points.glob("*.h5"))) if points.is_dir() else 0
+        print(f"\npdeflow study: interrupted after {time.perf_counter() - start:.1f} s; "
+              f"{kept} of {len(study.points)} points are kept in {points}; the same command "
+              "resumes", file=sys.stderr)
+        return 130
     elapsed = time.perf_counter() - start
     out = Path(args.out)
     print(result.table())
     print(f"\nstudy of {len(result.rows)} points finished in {elapsed:.1f} s; wrote "
           f"{out / 'epsilon_study.h5'}, {out / 'epsilon_study.png'}, {out / 'epsilon_study.txt'}")
     return 0
+
+
+_NUMBER_LIST = re.compile(r"^-[0-9.]")
+
+
+def _join_negative_values(argv: list) -> list:
+    """``--eps -0.1,1`` as ``--eps=-0.1,1``: argparse would take a value that starts with '-'
+    (and is not a plain negative number) for an option."""
+    out, i = [], 0
+    value_flags = {f"--{name.replace('_', '-')}" for name in {**_LISTS, **_SCALARS}}
+    while i < len(argv):
+        token = argv[i]
+        if token in value_flags and i + 1 < len(argv) and _NUMBER_LIST.match(argv[i + 1]):
+            out.append(f"{token}={argv[i + 1]}")
+            i += 2
+            continue
+        out.append(token)
+        i += 1
+    return out
+
+
+_DESCRIPTION = """\
+pdeflow: ground-truth PDE solutions (heat, Fokker-Planck, porous medium) to validate learned
+score and velocity fields.
+
+  pdeflow study [config.toml] [--flags]   run an epsilon study; flags override the file
+  pdeflow demo                             solve a 2-D porous-medium problem, write HDF5 + PNG
+  pdeflow validate --problem P --model M   check a model against a catalogue problem's truth
+  pdeflow problems                         list the catalogue problems
+
+"pdeflow COMMAND --help" lists the options of a command."""
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -114,8 +247,11 @@ def build_parser() -> argparse.ArgumentParser:
     argparse.ArgumentParser
         Parsed arguments carry ``func``, the subcommand's handler taking the namespace.
     """
-    parser = argparse.ArgumentParser(prog="pdeflow", description=__doc__,
+    from . import __version__
+
+    parser = argparse.ArgumentParser(prog="pdeflow", description=_DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--version", action="version", version=f"pdeflow {__version__}")
     sub = parser.add_subparsers(dest="command", required=True)
     demo = sub.add_parser("demo", help="solve a 2-D porous-medium problem, write HDF5 + PNG")
     demo.add_argument("--out", default="results", help="output folder (default: results)")
@@ -131,7 +267,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv=None) -> int:
     """Run the ``pdeflow`` command with ``argv`` (default: ``sys.argv[1:]``); return its exit code."""
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    args = build_parser().parse_args(_join_negative_values(argv))
     return args.func(args)
 
 

@@ -142,9 +142,16 @@ class GaussianMixture:
 
     @classmethod
     def isotropic(cls, weights, means, stds, mass: float = 1.0) -> "GaussianMixture":
-        """Components N(means_k, stds_k^2 I)."""
+        """Components N(means_k, stds_k^2 I); ``stds`` (K,) or a scalar, each finite and > 0."""
         means = np.atleast_2d(np.asarray(means, dtype=np.float64))
-        stds = np.broadcast_to(np.asarray(stds, dtype=np.float64), means.shape[:1])
+        stds = np.asarray(stds, dtype=np.float64)
+        if stds.ndim > 1 or stds.size not in (1, len(means)):
+            raise ValueError(f"stds must be a scalar or one per component ({len(means)}), got "
+                             f"shape {stds.shape}")
+        if not np.all(np.isfinite(stds) & (stds > 0)):
+            raise ValueError(f"stds must be finite and > 0 (a standard deviation), got "
+                             f"{stds.ravel()[~(np.isfinite(stds.ravel()) & (stds.ravel() > 0))][:3]}")
+        stds = np.broadcast_to(stds, means.shape[:1])
         covs = stds[:, None, None] ** 2 * np.eye(means.shape[1])
         return cls(weights, means, covs, mass)
 

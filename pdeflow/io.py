@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -23,12 +24,47 @@ from .grid import Grid
 
 __all__ = [
     "SCHEMA_VERSION", "atomic_h5", "save_solution", "load_solution", "save_flow_map",
-    "load_flow_map",
-    "write_equation", "read_equation", "write_grid", "read_grid", "check_schema",
+    "load_flow_map", "remove_stale_temporaries", "temporary_tag",
+    "write_equation", "read_equation", "write_grid", "read_grid", "check_schema", "open_h5",
 ]
 
 SCHEMA_VERSION = 2
 _EQUATIONS = {cls.__name__: cls for cls in (Heat, FokkerPlanck, PorousMedium)}
+
+
+_TEMPORARY = re.compile(r"^\..*\.pid(\d+)\..*tmp")
+
+
+def temporary_tag() -> str:
+    """``.pid<this process id>.``: part of every temporary file name, so that a later run can
+    tell the leftovers of a killed writer (:func:`remove_stale_temporaries`)."""
+    return f".pid{os.getpid()}."
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:     # exists, owned by someone else
+        return True
+    return True
+
+
+def remove_stale_temporaries(directory) -> list:
+    """Delete the temporary files in ``directory`` whose writing process no longer exists (a
+    run killed mid-write); files of live writers are left alone. Returns the removed paths."""
+    directory = Path(directory)
+    removed = []
+    if not directory.is_dir():
+        return removed
+    for path in directory.iterdir():
+        match = _TEMPORARY.match(path.name)
+        if match and path.is_file() and not _alive(int(match.group(1))):
+            with contextlib.suppress(FileNotFoundError):
+                path.unlink()
+                removed.append(path)
+    return removed
 
 
 @contextlib.contextmanager
@@ -39,7 +75,8 @@ def atomic_h5(path, kind: str):
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}{temporary_tag()}", suffix=".tmp",
+                               dir=path.parent)
     os.close(fd)
     try:
         with h5py.File(tmp, "w") as f:
@@ -52,6 +89,36 @@ def atomic_h5(path, kind: str):
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+
+
+@contextlib.contextmanager
+def open_h5(path, kind: str):
+    """Open a pdeflow HDF5 file of ``kind`` for reading; ValueError naming the file if it is
+    missing, truncated, not HDF5, or of another kind or schema."""
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"{str(path)!r} does not exist")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as err:
+        raise ValueError(f"{str(path)!r} is not a readable HDF5 file (truncated or not HDF5): "
+                         f"{err}") from None
+    with f:
+        check_schema(f, kind)
+        yield f
+
+
+def _real_array(f, name: str, shape: tuple) -> np.ndarray:
+    """Dataset ``name`` as float64 of ``shape``; ValueError naming file and dataset otherwise."""
+    if name not in f:
+        raise ValueError(f"{f.filename}: dataset {name!r} is missing")
+    data = f[name][()]
+    if np.iscomplexobj(data) or not np.issubdtype(np.asarray(data).dtype, np.number):
+        raise ValueError(f"{f.filename}: {name} must be real numbers, got dtype {data.dtype}")
+    if data.shape != shape:
+        raise ValueError(f"{f.filename}: {name} has shape {data.shape}; the grid and times "
+                         f"stored with it need {shape}")
+    return np.asarray(data, dtype=np.float64)
 
 
 def check_schema(f: h5py.File, kind: str) -> None:
@@ -129,19 +196,21 @@ def load_solution(path):
 
     from .solvers.truth_error import SolutionError
 
-    with h5py.File(path, "r") as f:
-        check_schema(f, "grid_solution")
+    with open_h5(path, "grid_solution") as f:
         grid = read_grid(f["grid"])
         faces = tuple(f["face_velocity"][f"axis{i}"][()] for i in range(grid.dim))
+        times = f["times"][()]
+        nt = len(times)
         error = None
         if "error_estimate" in f:        # schema version >= 2
             g = f["error_estimate"]
-            error = SolutionError(f["times"][()], g["density_l1"][()], g["velocity_l2"][()],
+            error = SolutionError(times, g["density_l1"][()], g["velocity_l2"][()],
                                   str(g.attrs["method"]), str(g.attrs["reference"]),
                                   float(g.attrs["factor"]))
         return GridSolution(
-            equation=read_equation(f["equation"]), grid=grid,
-            times=f["times"][()], density=f["density"][()], velocity=f["velocity"][()],
+            equation=read_equation(f["equation"]), grid=grid, times=times,
+            density=_real_array(f, "density", (nt,) + grid.shape),
+            velocity=_real_array(f, "velocity", (nt, grid.dim) + grid.shape),
             face_velocity=faces, mass=f["mass"][()], energy=f["energy"][()],
             diagnostics={k: _from_attr(v) for k, v in f["diagnostics"].attrs.items()},
             error_estimate=error,
@@ -166,8 +235,7 @@ def load_flow_map(path):
     """Read a file written by :func:`save_flow_map`; returns a FlowMap."""
     from .solvers.flow_map import FlowMap
 
-    with h5py.File(path, "r") as f:
-        check_schema(f, "flow_map")
+    with open_h5(path, "flow_map") as f:
         return FlowMap(x0=f["x0"][()], times=f["times"][()], positions=f["positions"][()],
                        provenance=json.loads(f["provenance"].attrs["json"]),
                        exit_index=f["exit_index"][()] if "exit_index" in f else None)

@@ -118,9 +118,30 @@ class Field(nn.Module):
                              f"got {tuple(t.shape)}")
         return t
 
+    def _input_dim(self) -> int | None:
+        """The space dimension d of the first submodule that declares one (None if none does)."""
+        for module in self.modules():
+            dim = getattr(module, "dim", None)
+            if isinstance(dim, int):
+                return dim
+        return None
+
+    def _check_x(self, x) -> None:
+        if not isinstance(x, torch.Tensor):
+            raise ValueError(f"x must be a torch.Tensor or a numpy array, got {type(x).__name__}")
+        dim = self._input_dim()
+        want = f"(n, {dim})" if dim is not None else "(n, d)"
+        if x.ndim != 2 or (dim is not None and x.shape[1] != dim):
+            raise ValueError(f"x must have shape {want} (points in the network's {dim}-D space), "
+                             f"got {tuple(x.shape)}" if dim is not None else
+                             f"x must have shape (n, d), got {tuple(x.shape)}")
+        if x.dtype != self.dtype:
+            raise ValueError(f"x has dtype {x.dtype} but the network's parameters are "
+                             f"{self.dtype}: pass x.to({self.dtype}) or convert the network with "
+                             f".to({x.dtype})")
+
     def forward(self, t, x: torch.Tensor) -> torch.Tensor:
-        if x.ndim != 2:
-            raise ValueError(f"x must have shape (n, d), got {tuple(x.shape)}")
+        self._check_x(x)
         return self.field(self._times(t, x), x)
 
     def __call__(self, t, x):

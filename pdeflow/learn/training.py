@@ -102,12 +102,21 @@ def train_loop(model, loss_fn, steps: int, lr: float = 1e-3, progress: bool = Fa
         opt.zero_grad(set_to_none=True)
         loss = loss_fn(step)
         if not torch.isfinite(loss):
-            raise FloatingPointError(f"loss became {loss.item()} at step {step}; lower lr")
+            raise FloatingPointError(
+                f"loss became {loss.item()} at step {step}" + (
+                    "; the first loss is already not finite: check the data and targets"
+                    if step == 0 else f"; lower lr (now {lr:g})"))
         loss.backward()
         opt.step()
         sched.step()
         losses.append(loss.item())
     return losses
+
+
+def _check_batch_size(batch_size) -> int:
+    if isinstance(batch_size, bool) or int(batch_size) != batch_size or batch_size < 1:
+        raise ValueError(f"batch_size must be an integer >= 1, got {batch_size!r}")
+    return int(batch_size)
 
 
 def _to_torch(a, dtype) -> torch.Tensor:
@@ -126,6 +135,7 @@ def fit_regression(model, target, steps: int = 500, batch_size: int = 256, n_tra
 
     if int(steps) != steps or steps < 1:
         raise ValueError(f"steps must be a positive integer, got {steps}")
+    batch_size = _check_batch_size(batch_size)
     dtype = model.dtype
     data = target.draw(n_train, np.random.default_rng([seed, 0]),
                        n_times=max(2, n_train // points_per_time))
@@ -189,6 +199,7 @@ def fit_dsm(model, equation, data, t_min: float, t_max: float, steps: int = 500,
     """
     import time
 
+    batch_size = _check_batch_size(batch_size)
     if not (0 < t_min < t_max):  # sigma_0 = 0 makes the DSM target singular
         raise ValueError(f"need 0 < t_min < t_max for DSM, got t_min={t_min}, t_max={t_max}")
     if not (residual_weight >= 0 and math.isfinite(residual_weight)):

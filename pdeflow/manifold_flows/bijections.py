@@ -169,29 +169,52 @@ class RationalQuadraticCoupling(Bijection):
 
     @staticmethod
     def _bin(edges, v):
-        idx = torch.searchsorted(edges[..., 1:-1].contiguous(), v[..., None].contiguous())[..., 0]
-        return idx
+        """Bin index k with ``edges[k] < v <= edges[k + 1]`` (the first bin also takes its left
+        edge); the forward pass searches the x edges, the inverse the y edges, so a point and
+        its image fall in the same bin."""
+        return torch.searchsorted(edges[..., 1:-1].contiguous(), v[..., None].contiguous())[..., 0]
+
+    @staticmethod
+    def _root(a, b, c):
+        """The root in [0, 1] of ``a xi^2 + b xi + c = 0`` for the spline's coefficients: ``c < 0``
+        with one root on each side of 0 or both positive, or ``c = 0`` with ``b > 0`` (root 0).
+
+        Of the two algebraically equal forms, ``2c / (-b - sqrt(D))`` (citardauq) is free of
+        cancellation for ``b >= 0`` and ``(-b + sqrt(D)) / (2a)`` for ``b < 0`` (then ``a > 0``
+        is implied by a root in [0, 1]); taking each on its own side keeps the relative error
+        at a few ulp.
+        """
+        root_d = torch.sqrt((b * b - 4 * a * c).clamp_min(0))
+        pos = b >= 0
+        one = torch.ones_like(b)
+        den_pos = torch.where(pos, -b - root_d, -one)
+        den_neg = torch.where(pos, one, 2 * a)
+        xi = torch.where(pos, (2 * c) / den_pos, (-b + root_d) / den_neg)
+        # xi = 0 when c = 0 exactly (0 / negative = -0.0 is fine); keep inside the bin
+        return xi.clamp(0, 1)
 
     def _eval(self, x_cond, v, inverse: bool):
         xs, ys, slopes = self._spline(x_cond)
         inside = (v > -self.bound) & (v < self.bound)
         vc = v.clamp(-self.bound, self.bound)
         k = self._bin(ys if inverse else xs, vc)
-        x0, w = _gather(xs, k), _gather(xs, k + 1) - _gather(xs, k)
-        y0, h = _gather(ys, k), _gather(ys, k + 1) - _gather(ys, k)
+        x0, x1 = _gather(xs, k), _gather(xs, k + 1)
+        y0, y1 = _gather(ys, k), _gather(ys, k + 1)
+        w, h = x1 - x0, y1 - y0
         d0, d1 = _gather(slopes, k), _gather(slopes, k + 1)
         s = h / w
         if inverse:
             dy = vc - y0
             a = h * (s - d0) + dy * (d1 + d0 - 2 * s)
             b = h * d0 - dy * (d1 + d0 - 2 * s)
-            c = -s * dy
-            xi = (2 * c) / (-b - torch.sqrt((b * b - 4 * a * c).clamp_min(0)))
-            out = x0 + xi * w
+            xi = self._root(a, b, -s * dy)
+            # the exact preimage lies in the bin: round-off must not leave it
+            out = torch.minimum(torch.maximum(x0 + xi * w, x0), x1)
         else:
             xi = (vc - x0) / w
             out = y0 + h * (s * xi ** 2 + d0 * xi * (1 - xi)) / (
                 s + (d1 + d0 - 2 * s) * xi * (1 - xi))
+            out = torch.minimum(torch.maximum(out, y0), y1)
         denom = s + (d1 + d0 - 2 * s) * xi * (1 - xi)
         logd = (2 * torch.log(s) + torch.log(d1 * xi ** 2 + 2 * s * xi * (1 - xi)
                                              + d0 * (1 - xi) ** 2) - 2 * torch.log(denom))
@@ -223,7 +246,19 @@ class Chain(Bijection):
             raise ValueError(f"layers must all act on the same dimension, got {sorted(dims)}")
         self.dim = dims.pop()
 
+    def _check(self, x, name: str) -> None:
+        if not isinstance(x, torch.Tensor) or x.ndim != 2 or x.shape[1] != self.dim:
+            shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+            raise ValueError(f"{name} must be a torch.Tensor of shape (n, {self.dim}) (the flow's "
+                             f"dimension), got {shape}")
+        param = next(self.parameters(), None)
+        dtype = x.dtype if param is None else param.dtype
+        if x.dtype != dtype:
+            raise ValueError(f"{name} has dtype {x.dtype} but the flow's parameters are {dtype}: "
+                             f"pass {name}.to({dtype}) or convert the flow with .to({x.dtype})")
+
     def forward(self, x):
+        self._check(x, "x")
         logdet = x.new_zeros(x.shape[0])
         for layer in self.layers:
             x, ld = layer(x)
@@ -231,6 +266,7 @@ class Chain(Bijection):
         return x, logdet
 
     def inverse(self, y):
+        self._check(y, "y")
         logdet = y.new_zeros(y.shape[0])
         for layer in reversed(self.layers):
             y, ld = layer.inverse(y)

@@ -217,6 +217,11 @@ def _rk4_vectorised(v, x0, times, *, dt, box, **_):
             k4 = f(t_next, x + h * k3)
             x = f.accept(x, x + h / 6 * (k1 + 2 * k2 + 2 * k3 + k4), s + 1)
         steps += nsub
+        bad = ~np.all(np.isfinite(x), axis=1)
+        if bad.any():   # dopri5 stops on its own (step size underflow); say so here too
+            raise ValueError(f"rk4: {np.count_nonzero(bad)} of {len(x)} particles reached NaN or "
+                             f"inf positions by times[{s + 1}] = {times[s + 1]}: the velocity is "
+                             f"not finite along their paths, or dt = {dt} is too large for it")
         positions[s + 1] = x
     return positions, f.exit_index, {"steps_per_particle": steps}
 

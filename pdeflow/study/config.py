@@ -23,6 +23,7 @@ from __future__ import annotations
 
 import dataclasses
 import math
+import numbers
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -38,23 +39,39 @@ ROUGH = ("fourier-high", "cell-noise")
 PERTURBATIONS = SMOOTH + ROUGH
 
 
+def _type_ok(value, kind) -> bool:
+    """Strict TOML-like types: a bool is not a number, a float is not an int (numpy scalars of
+    the right kind are fine), an int is a float."""
+    if isinstance(value, (bool, np.bool_)):
+        return False
+    if kind is int:
+        return isinstance(value, numbers.Integral)
+    if kind is float:
+        return isinstance(value, numbers.Real)
+    return isinstance(value, kind)
+
+
+_KIND_NAME = {int: "integer", float: "number", str: "string"}
+
+
 def _tuple(name, value, kind):
     if isinstance(value, (str, bytes)) or not hasattr(value, "__iter__"):
         value = (value,)
-    try:
-        return tuple(kind(v) for v in value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a list of {kind.__name__}s, got {value!r}") from None
+    value = tuple(value)
+    bad = [v for v in value if not _type_ok(v, kind)]
+    if bad:
+        raise ValueError(f"{name} must be a list of {_KIND_NAME[kind]}s, got {list(value)!r} "
+                         f"({bad[0]!r} is a {type(bad[0]).__name__})")
+    return tuple(kind(v) for v in value)
 
 
 def _positive(name, value, integer=False, allow_zero=False):
-    try:
-        number = float(value)
-    except (TypeError, ValueError):
-        raise ValueError(f"{name} must be a number, got {value!r}") from None
+    kind = int if integer else float
+    if not _type_ok(value, kind):
+        raise ValueError(f"{name} must be {'an integer' if integer else 'a number'}, got "
+                         f"{value!r} (a {type(value).__name__})")
+    number = float(value)
     ok = math.isfinite(number) and (number >= 0 if allow_zero else number > 0)
-    if integer:
-        ok = ok and number == int(number)
     if not ok:
         bound = ">= 0" if allow_zero else "> 0"
         raise ValueError(f"{name} must be a finite {'integer' if integer else 'number'} {bound}, "
@@ -133,8 +150,9 @@ class StudyConfig:
         if len(set(equations)) != len(equations):
             raise ValueError(f"equations must not repeat, got {list(equations)}")
         set_("equations", equations)
-        if int(self.dim) != self.dim or self.dim not in (1, 2, 3):
-            raise ValueError(f"dim must be 1, 2 or 3, got {self.dim!r}")
+        if not _type_ok(self.dim, int) or self.dim not in (1, 2, 3):
+            raise ValueError(f"dim must be the integer 1, 2 or 3, got {self.dim!r} (a "
+                             f"{type(self.dim).__name__})")
         set_("dim", int(self.dim))
         self._check_m()
         set_("D", _positive("D", self.D))
@@ -192,22 +210,25 @@ class StudyConfig:
         if self.m_a is not None:
             object.__setattr__(self, "m_a", _positive("m_a", self.m_a))
         if self.m is not None:
-            m = float(self.m)
+            m = float(self.m) if _type_ok(self.m, float) else math.nan
             if not (math.isfinite(m) and m > 1):
                 raise ValueError(f"m must be a finite number > 1 for the porous medium, got "
                                  f"{self.m!r}")
             object.__setattr__(self, "m", m)
 
     def _check_initial(self):
-        if self.initial not in INITIAL_DATA:
+        if not isinstance(self.initial, str) or self.initial not in INITIAL_DATA:
             raise ValueError(f"initial must be one of {INITIAL_DATA}, got {self.initial!r}")
         if (self.initial == "samples") != (self.samples_file is not None):
             raise ValueError("samples_file is required with initial = 'samples' and only then; "
                              f"got initial = {self.initial!r}, samples_file = "
                              f"{self.samples_file!r}")
         if self.samples_file is not None:
+            if not isinstance(self.samples_file, (str, Path)):
+                raise ValueError(f"samples_file must be a path (a string), got "
+                                 f"{self.samples_file!r}")
             object.__setattr__(self, "samples_file", str(self.samples_file))
-        holdout = float(self.holdout)
+        holdout = float(self.holdout) if _type_ok(self.holdout, float) else math.nan
         if not 0 <= holdout < 1:
             raise ValueError(f"holdout must be in [0, 1), got {self.holdout!r}")
         object.__setattr__(self, "holdout", holdout)
@@ -318,10 +339,29 @@ class StudyConfig:
                     "stationary_tolerance)")
 
     # -- input / output -------------------------------------------------------------------------
+    @staticmethod
+    def _flatten(values) -> dict:
+        """The parameters of a TOML table: top level, or all under one ``study`` table."""
+        if not isinstance(values, dict):
+            raise ValueError(f"a study config must be a table (dict), got {type(values).__name__}")
+        if "study" not in values:
+            return dict(values)
+        beside = sorted(set(values) - {"study"})
+        if beside:
+            raise ValueError(f"key(s) {beside} sit beside the [study] table and would be ignored: "
+                             "put every key under [study] or none")
+        if not isinstance(values["study"], dict):
+            raise ValueError(f"study must be a table of parameters, got {values['study']!r}")
+        return dict(values["study"])
+
     @classmethod
     def from_dict(cls, values: dict) -> "StudyConfig":
-        """A config from a dict of the field names (unknown keys raise ValueError)."""
-        values = dict(values.get("study", values))
+        """A config from a dict of the field names (unknown keys raise ValueError).
+
+        The keys sit at the top level or all under one ``study`` table; a key beside the
+        ``study`` table is rejected (it would otherwise be ignored).
+        """
+        values = cls._flatten(values)
         names = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(values) - names)
         if unknown:
@@ -329,17 +369,26 @@ class StudyConfig:
         return cls(**values)
 
     @classmethod
-    def from_toml(cls, path) -> "StudyConfig":
-        """A config from a TOML file (keys as in :meth:`from_dict`; bad files raise ValueError)."""
+    def read_toml(cls, path) -> dict:
+        """The parameters of a TOML file as a dict, not yet validated (so that command-line flags
+        can replace values first); ValueError naming the file if it is missing or not TOML."""
         path = Path(path)
-        if not path.exists():
+        if not path.is_file():
             raise ValueError(f"config file {str(path)!r} does not exist")
         with open(path, "rb") as f:
             try:
                 values = tomllib.load(f)
-            except tomllib.TOMLDecodeError as err:
+            except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
                 raise ValueError(f"config file {str(path)!r} is not valid TOML: {err}") from None
-        return cls.from_dict(values)
+        try:
+            return cls._flatten(values)
+        except ValueError as err:
+            raise ValueError(f"config file {str(path)!r}: {err}") from None
+
+    @classmethod
+    def from_toml(cls, path) -> "StudyConfig":
+        """A validated config from a TOML file (see :meth:`read_toml`)."""
+        return cls.from_dict(cls.read_toml(path))
 
     def replace(self, **changes) -> "StudyConfig":
         """A copy with ``changes`` (validated again)."""

@@ -8,6 +8,7 @@ training (the mixture itself, or the held-out part of the file), for the memoris
 """
 from __future__ import annotations
 
+import warnings
 from dataclasses import dataclass
 from typing import Callable
 
@@ -67,6 +68,26 @@ class InitialData:
         return self.fresh_pool[:n]
 
 
+def _check_inside_box(data: np.ndarray, config) -> None:
+    """ValueError if samples lie outside the study box (their mass would leave the grid)."""
+    outside = int(np.count_nonzero(np.any(np.abs(data) > config.half_width, axis=1)))
+    if outside:
+        raise ValueError(
+            f"samples_file {config.samples_file!r}: {outside} of {len(data)} points lie outside "
+            f"the study box [-{config.half_width:g}, {config.half_width:g}]^{config.dim} (largest "
+            f"|coordinate| {np.abs(data).max():.3g}); enlarge half_width or drop those points")
+
+
+def _warn_bandwidth(config) -> None:
+    """RuntimeWarning if the smoothing Gaussian is narrower than a grid cell (it is then sampled
+    at cell centres by less than one cell per width: the initial density is under-resolved)."""
+    spacing = 2 * config.half_width / config.grid_n
+    if config.bandwidth < spacing:
+        warnings.warn(f"bandwidth = {config.bandwidth:g} is below the grid spacing {spacing:.3g} "
+                      f"(2 half_width / grid_n): the smoothed samples are under-resolved on the "
+                      "grid; raise bandwidth or grid_n", RuntimeWarning, stacklevel=3)
+
+
 def initial_data(config) -> InitialData:
     """The :class:`InitialData` a :class:`~pdeflow.study.config.StudyConfig` names."""
     from ..exact import GaussianMixture
@@ -76,6 +97,7 @@ def initial_data(config) -> InitialData:
         return InitialData("mixture", _chunked_density(mixture))
     if config.initial == "rings":
         return InitialData("rings", rings_density)
+    _warn_bandwidth(config)
     rng = np.random.default_rng(config.data_seed)
     if config.initial == "empirical":
         training = mixture.sample(config.n_train, rng)
@@ -83,6 +105,7 @@ def initial_data(config) -> InitialData:
         return InitialData("empirical", _chunked_density(smoothed), training,
                            population=lambda n, r: mixture.sample(n, r))
     data = load_samples(config.samples_file, config.dim)
+    _check_inside_box(data, config)
     n_fresh = int(round(config.holdout * len(data)))
     order = rng.permutation(len(data)) if n_fresh else np.arange(len(data))
     training, fresh = data[order[n_fresh:]], data[order[:n_fresh]]

@@ -32,8 +32,9 @@ from pathlib import Path
 
 import numpy as np
 
+from ..io import remove_stale_temporaries, temporary_tag
 from ..problems import PRESENCE_CUTOFF
-from .executors import make_executor, run_all
+from .executors import make_executor, run_and_keep
 from .point_store import PointStore
 from .config import StudyConfig
 from .data import initial_data
@@ -105,9 +106,35 @@ def all_points(config: StudyConfig) -> list:
     return points
 
 
+#: Share of baseline (eps = 0) particles leaving the box above which a RuntimeWarning is given.
+ESCAPE_WARNING = 0.01
+
+
+def _warn_escaped_baseline(completed) -> None:
+    """RuntimeWarning when the ground-truth backward flow itself loses particles: the box or
+    the grid does not resolve the run (typical of coarse 3-D grids)."""
+    for params, results in completed:
+        escaped = float(results["escaped"])
+        if params["route"] == "baseline" and escaped > ESCAPE_WARNING:
+            warnings.warn(
+                f"{params['problem']} (alpha = {params['alpha']:g}, seed {params['seed']}): the "
+                f"eps = 0 baseline loses {100 * escaped:.1f} % of its particles (> "
+                f"{100 * ESCAPE_WARNING:g} %) out of the box: the run is under-resolved; raise "
+                "half_width or grid_n", RuntimeWarning, stacklevel=3)
+
+
+def _file_digest(path) -> str:
+    """SHA-256 of a file's contents (read in 1 MiB blocks)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        for block in iter(lambda: f.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
 def _atomic(path: Path, write):
     """``write(temporary path)`` then rename onto ``path`` (never a half-written file)."""
-    tmp = path.with_name(f".{path.stem}.tmp{path.suffix}")
+    tmp = path.with_name(f".{path.stem}{temporary_tag()}tmp{path.suffix}")
     write(tmp)
     os.replace(tmp, path)
 
@@ -129,12 +156,21 @@ class EpsilonStudy:
                              f"{type(config).__name__}")
         self.config = config
         self.data = initial_data(config)
+        self._key = self._make_key()
         self.points = all_points(config)
 
     @property
     def key(self) -> str:
-        """Hash of the config: the cache folder of this study's points."""
-        return hashlib.sha1(self.config.to_toml().encode()).hexdigest()[:12]
+        """Hash of the config and, for ``initial = "samples"``, of the samples file's bytes read
+        when the study was made: the cache folder of this study's points (an edited file never
+        reuses old results)."""
+        return self._key
+
+    def _make_key(self) -> str:
+        digest = hashlib.sha1(self.config.to_toml().encode())
+        if self.config.samples_file is not None:
+            digest.update(_file_digest(self.config.samples_file).encode())
+        return digest.hexdigest()[:12]
 
     def cache_dir(self, out_dir) -> Path:
         return Path(out_dir) / "cache" / self.key
@@ -244,6 +280,8 @@ class EpsilonStudy:
 
         out = Path(out_dir)
         start = time.perf_counter()
+        for folder in (out, self.cache_dir(out), self.cache_dir(out) / "points"):
+            remove_stale_temporaries(folder)     # left by a killed run
         contexts, checks, rho0 = {}, {}, {}
         for name in self.config.equations:
             solution, checks[name] = self.ground_truth(name, out, progress)
@@ -256,11 +294,17 @@ class EpsilonStudy:
             with make_executor(scheduler, workers) as executor:
                 bar = tqdm(total=len(self.points), initial=len(self.points) - len(todo),
                            desc="epsilon study points", disable=not progress)
-                for (params, _), results in run_all(executor, run_point, items):
-                    store.write(params, results)
+                def keep(item, results):
+                    store.write(item[0], results)
                     bar.update()
-                bar.close()
-        result = StudyResult.from_points(self.config, self._completed(store), checks, rho0)
+
+                try:   # on Ctrl-C every point that finished is kept, queued ones cancelled
+                    run_and_keep(executor, run_point, items, keep)
+                finally:
+                    bar.close()
+        completed = self._completed(store)
+        _warn_escaped_baseline(completed)
+        result = StudyResult.from_points(self.config, completed, checks, rho0)
         result.save(out / f"{stem}.h5")
         _atomic(out / f"{stem}.png", result.plot)
         _atomic(out / f"{stem}.txt", lambda p: Path(p).write_text(result.table() + "\n"))

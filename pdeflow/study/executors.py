@@ -12,11 +12,17 @@ does not matter because every point is a pure function of its parameters and see
 from __future__ import annotations
 
 import contextlib
+import ctypes
 import multiprocessing
+import numbers
 import os
+import signal
+import sys
+import threading
+import time
 from concurrent.futures import Future, ProcessPoolExecutor, as_completed
 
-__all__ = ["make_executor", "local_executor", "dask_executor", "serial_executor", "run_all"]
+__all__ = ["check_workers", "run_and_keep", "make_executor", "local_executor", "dask_executor", "serial_executor", "run_all"]
 
 
 class serial_executor:
@@ -31,19 +37,83 @@ class serial_executor:
         return future
 
 
+def check_workers(workers) -> int:
+    """``workers`` as an int >= 1 (``None``: the number of cores); ValueError otherwise."""
+    if workers is None:
+        return os.cpu_count() or 1
+    if isinstance(workers, bool) or not isinstance(workers, numbers.Integral) or workers < 1:
+        raise ValueError(f"workers must be an integer >= 1 (or None for one per core), got "
+                         f"{workers!r}")
+    return int(workers)
+
+
+def _watch_parent(parent_pid: int) -> None:
+    """Worker initializer: die with the parent, never outlive it as an orphan.
+
+    SIGINT is ignored (Ctrl-C in a terminal reaches the whole process group; the parent
+    decides what stops). On Linux the kernel sends SIGKILL when the parent dies
+    (prctl PR_SET_PDEATHSIG); everywhere a daemon thread also polls the parent pid.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    if sys.platform.startswith("linux"):
+        try:
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+        except (OSError, AttributeError):   # pragma: no cover - no prctl: the thread remains
+            pass
+    if os.getppid() != parent_pid:          # the parent died before prctl took effect
+        os._exit(1)
+
+    def watch():
+        while True:
+            time.sleep(_WATCH_SECONDS)
+            if os.getppid() != parent_pid:
+                os._exit(1)
+
+    threading.Thread(target=watch, name="pdeflow-parent-watch", daemon=True).start()
+
+
+_PR_SET_PDEATHSIG = 1
+_WATCH_SECONDS = 0.5
+_STOP_SECONDS = 2.0
+
+
+def _stop_pool(pool: ProcessPoolExecutor) -> None:
+    """Cancel queued work and end the workers now (running points are lost, finished ones were
+    handed back already)."""
+    processes = list(getattr(pool, "_processes", {}).values())   # no public handle on them
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    deadline = time.monotonic() + _STOP_SECONDS
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            process.kill()
+
+
 @contextlib.contextmanager
 def local_executor(workers: int | None = None):
-    """A pool of ``workers`` fresh ('spawn') processes; ``workers=1`` runs serially in-process."""
-    workers = workers or os.cpu_count() or 1
-    if workers < 1:
-        raise ValueError(f"workers must be >= 1, got {workers}")
+    """A pool of ``workers`` fresh ('spawn') processes; ``workers=1`` runs serially in-process;
+    ``None`` means one per core.
+
+    Workers die with this process (even on ``kill -9``) and ignore SIGINT; an exception in the
+    ``with`` body (KeyboardInterrupt included) cancels queued work and ends the workers at once
+    instead of waiting for everything submitted.
+    """
+    workers = check_workers(workers)
     if workers == 1:
         yield serial_executor()
         return
     # spawn, not fork: torch and numba threads do not survive a fork reliably
-    with ProcessPoolExecutor(max_workers=workers,
-                             mp_context=multiprocessing.get_context("spawn")) as pool:
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
+                               initializer=_watch_parent, initargs=(os.getpid(),))
+    try:
         yield pool
+    except BaseException:
+        _stop_pool(pool)
+        raise
+    pool.shutdown(wait=True)
 
 
 @contextlib.contextmanager
@@ -65,6 +135,7 @@ def dask_executor(scheduler=None, cluster=None):
 
 def make_executor(scheduler=None, workers: int | None = None):
     """Dask when a scheduler address or cluster is given, local processes otherwise."""
+    check_workers(workers)
     if scheduler is None:
         return local_executor(workers)
     if isinstance(scheduler, str):
@@ -72,13 +143,57 @@ def make_executor(scheduler=None, workers: int | None = None):
     return dask_executor(cluster=scheduler)
 
 
-def run_all(executor, func, items):
-    """Submit ``func(item)`` for every item; yield ``(item, result)`` as each finishes."""
-    items = list(items)
-    futures = {executor.submit(func, item): i for i, item in enumerate(items)}
-    if type(executor).__module__.startswith("distributed"):
-        from distributed import as_completed as completed
-    else:
-        completed = as_completed
-    for future in completed(list(futures)):
-        yield items[futures[future]], future.result()
+class run_all:
+    """Submit ``func(item)`` for every item; iterating yields ``(item, result)`` as each finishes.
+
+    After an interruption, :meth:`finished` gives the results that completed but were not yet
+    yielded (so the caller can keep them) and :meth:`cancel` drops what has not started.
+    """
+
+    def __init__(self, executor, func, items):
+        self.items = list(items)
+        self.futures = {executor.submit(func, item): i for i, item in enumerate(self.items)}
+        self._yielded = set()
+        self._distributed = type(executor).__module__.startswith("distributed")
+
+    def __iter__(self):
+        if self._distributed:
+            from distributed import as_completed as completed
+        else:
+            completed = as_completed
+        for future in completed(list(self.futures)):
+            yield self.items[self.futures[future]], future.result()
+            # marked only once the caller asks for the next one: an item whose handling was
+            # interrupted counts as not yet handed over
+            self._yielded.add(future)
+
+    def cancel(self) -> None:
+        """Cancel every submitted call that has not started."""
+        for future in self.futures:
+            future.cancel()
+
+    def finished(self) -> list:
+        """``(item, result)`` of the futures that succeeded and were not yet yielded."""
+        out = []
+        for future, i in self.futures.items():
+            if future in self._yielded or not future.done() or future.cancelled():
+                continue
+            if future.exception() is None:
+                out.append((self.items[i], future.result()))
+                self._yielded.add(future)
+        return out
+
+
+def run_and_keep(executor, func, items, keep) -> None:
+    """``keep(item, func(item))`` for every item as it finishes; if the loop is interrupted
+    (Ctrl-C, a failed item), queued items are cancelled, the ones that finished meanwhile are
+    kept too, and the exception propagates."""
+    batch = run_all(executor, func, items)
+    try:
+        for item, result in batch:
+            keep(item, result)
+    except BaseException:
+        batch.cancel()
+        for item, result in batch.finished():
+            keep(item, result)
+        raise

@@ -11,10 +11,9 @@ import hashlib
 import json
 from pathlib import Path
 
-import h5py
 import numpy as np
 
-from ..io import atomic_h5, check_schema
+from ..io import atomic_h5, open_h5
 
 __all__ = ["PointStore"]
 
@@ -67,8 +66,7 @@ class PointStore:
 
     @staticmethod
     def _read_file(path: Path):
-        with h5py.File(path, "r") as f:
-            check_schema(f, _KIND)
+        with open_h5(path, _KIND) as f:
             params = json.loads(f.attrs["params"])
             results = {name: f[name][()] for name in f}
         return params, results

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 import h5py
 import numpy as np
 
-from ..io import atomic_h5, check_schema
+from ..io import atomic_h5, open_h5
 from ..validation.rates import fit_rate
 from .config import StudyConfig, row_group
 from .points import METRICS
@@ -171,8 +171,7 @@ class StudyResult:
     @classmethod
     def load(cls, path) -> "StudyResult":
         """Read a result written by :meth:`save` (no recomputation)."""
-        with h5py.File(path, "r") as f:
-            check_schema(f, KIND)
+        with open_h5(path, KIND) as f:
             config = StudyConfig.from_dict(_toml_loads(f.attrs["config_toml"]))
             points = f["points"]
             columns = {name: points[name][()] for name in points}

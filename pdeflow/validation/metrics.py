@@ -187,14 +187,40 @@ def density_l1(rho_a, rho_b, grid) -> float:
     return float(grid.integrate(np.abs(rho_a - rho_b)))
 
 
+def _gaussian(mean, cov, which: str):
+    """Validated float64 (d,) mean and symmetric positive semidefinite (d, d) covariance."""
+    mean = np.atleast_1d(np.asarray(mean, dtype=np.float64))
+    cov = np.atleast_2d(np.asarray(cov, dtype=np.float64))
+    if mean.ndim != 1:
+        raise ValueError(f"mean_{which} must be a vector (d,), got shape {mean.shape}")
+    if not np.all(np.isfinite(mean)):
+        raise ValueError(f"mean_{which} contains NaN or inf")
+    d = len(mean)
+    if cov.shape != (d, d):
+        raise ValueError(f"cov_{which} must be ({d}, {d}) to match mean_{which}, got {cov.shape}")
+    if not np.all(np.isfinite(cov)):
+        raise ValueError(f"cov_{which} contains NaN or inf")
+    scale = max(float(np.abs(cov).max()), 1e-300)
+    if np.abs(cov - cov.T).max() > 1e-10 * scale:
+        raise ValueError(f"cov_{which} must be symmetric")
+    lowest = float(np.linalg.eigvalsh(cov).min())
+    if lowest < -1e-10 * scale:
+        raise ValueError(f"cov_{which} must be positive semidefinite, has eigenvalue {lowest:.3g}")
+    return mean, cov
+
+
 def gaussian_w2(mean_a, cov_a, mean_b, cov_b) -> float:
     """W2 between N(mean_a, cov_a) and N(mean_b, cov_b) (Bures):
-    ``W2^2 = |m_a - m_b|^2 + tr(A + B - 2 (A^{1/2} B A^{1/2})^{1/2})``."""
-    mean_a, mean_b = np.atleast_1d(mean_a).astype(float), np.atleast_1d(mean_b).astype(float)
-    cov_a, cov_b = np.atleast_2d(cov_a).astype(float), np.atleast_2d(cov_b).astype(float)
-    d = len(mean_a)
-    if mean_b.shape != (d,) or cov_a.shape != (d, d) or cov_b.shape != (d, d):
-        raise ValueError(f"means must be ({d},) and covariances ({d}, {d})")
+    ``W2^2 = |m_a - m_b|^2 + tr(A + B - 2 (A^{1/2} B A^{1/2})^{1/2})``.
+
+    Means (d,), covariances (d, d) symmetric positive semidefinite (a scalar is a 1-D variance);
+    ValueError naming the argument otherwise (NaN, inf, negative variance, shape).
+    """
+    mean_a, cov_a = _gaussian(mean_a, cov_a, "a")
+    mean_b, cov_b = _gaussian(mean_b, cov_b, "b")
+    if mean_b.shape != mean_a.shape:
+        raise ValueError(f"mean_b must have the dimension of mean_a ({len(mean_a)}), got "
+                         f"{len(mean_b)}")
     root_a = np.real(sqrtm(cov_a))
     cross = np.real(sqrtm(root_a @ cov_b @ root_a))
     w2sq = ((mean_a - mean_b) ** 2).sum() + np.trace(cov_a + cov_b - 2 * cross)

@@ -3,6 +3,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import warnings
+
 import numpy as np
 from scipy import stats
 
@@ -52,6 +54,11 @@ def fit_rate(eps, errors, confidence: float = 0.95) -> RateFit:
             raise ValueError(f"{name} must be finite and > 0 (log-log fit)")
     if np.ptp(np.log(eps)) == 0:
         raise ValueError("eps must take at least two distinct values")
+    levels = np.unique(eps).size
+    if levels < 3:
+        warnings.warn(f"fit_rate: only {levels} distinct eps values; a line through two levels "
+                      "always fits, so the slope interval reflects only the scatter at each "
+                      "level: use >= 3 eps values", RuntimeWarning, stacklevel=2)
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must lie in (0, 1), got {confidence}")
     fit = stats.linregress(np.log(eps), np.log(errors))

@@ -1,0 +1,73 @@
+"""What pdeflow says when the input is wrong or a run is under-resolved: a tour.
+
+Each step makes one mistake a newcomer makes and prints the one-line error (or warning) it
+gets; nothing is computed silently wrong. Takes a few seconds.
+
+    python examples/bad_inputs_tour.py [--out results/bad_inputs_tour]
+"""
+import argparse
+import tempfile
+import warnings
+from pathlib import Path
+
+import numpy as np
+
+from pdeflow.cli import main as pdeflow_main
+from pdeflow.exact import GaussianMixture
+from pdeflow.study import EpsilonStudy, StudyConfig
+from pdeflow.validation.metrics import gaussian_w2
+from pdeflow.validation.rates import fit_rate
+
+SMALL = dict(equations=["fokker-planck"], dim=1, grid_n=32, n_snapshots=4, T=3.0, n_samples=50,
+             budgets=[], alphas=[], eps=[0.1, 0.3], perturbations=["cell-noise"])
+
+
+def attempt(label, call):
+    try:
+        call()
+    except ValueError as err:
+        print(f"{label:<34} ValueError: {err}")
+    else:
+        print(f"{label:<34} accepted")
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--out", default=None, help="folder for the files it writes "
+                                                    "(default: a temporary folder)")
+    args = parser.parse_args()
+    out = Path(args.out or tempfile.mkdtemp(prefix="pdeflow-tour-"))
+    out.mkdir(parents=True, exist_ok=True)
+
+    attempt("TOML dim = true", lambda: StudyConfig(**SMALL | {"dim": True}))
+    attempt("seeds = [0.7]", lambda: StudyConfig(**SMALL | {"seeds": [0.7]}))
+    samples = out / "far.csv"
+    np.savetxt(samples, np.array([[0.0], [0.4], [25.0]]), delimiter=",")
+    attempt("a sample far outside the box", lambda: StudyConfig(
+        **SMALL | {"initial": "samples", "samples_file": str(samples)}))
+    attempt("negative variance in gaussian_w2", lambda: gaussian_w2([0.0], -1.0, [0.0], 1.0))
+    attempt("negative std in a mixture", lambda: GaussianMixture.isotropic([1.0], [[0.0]], -0.3))
+
+    print("\n$ pdeflow study --workers 0   (exit code, then the message)")
+    print("exit", pdeflow_main(["study", "--workers", "0", "--dim", "1", "--out", str(out)]))
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        fit_rate([0.1, 0.1, 0.3, 0.3], [1.0, 1.1, 2.0, 2.1])
+        StudyConfig(**SMALL | {"initial": "empirical", "n_train": 20, "bandwidth": 0.05})
+    print()
+    for w in caught:
+        print(f"{w.category.__name__}: {w.message}")
+
+    # the cache follows the samples file's contents, not its name
+    data = out / "points.csv"
+    np.savetxt(data, np.random.default_rng(0).normal(0, 0.5, (40, 1)), delimiter=",")
+    config = StudyConfig(**SMALL | {"initial": "samples", "samples_file": str(data),
+                                    "bandwidth": 0.3})
+    before = EpsilonStudy(config).key
+    np.savetxt(data, np.random.default_rng(1).normal(0, 0.5, (40, 1)), delimiter=",")
+    print(f"\ncache key before / after editing {data.name}: {before} / {EpsilonStudy(config).key}")
+
+
+if __name__ == "__main__":
+    main()
