@@ -42,7 +42,8 @@ bench: $(STAMP)
 
 # The documentation site, from scratch (-E) so that every warning is reported; warnings fail it.
 docs: $(STAMP)
-	$(PY) -m sphinx -b html -E -W --keep-going -q docs docs/_build/html
+	# one thread each: the build only imports; set here, not in conf.py, which the docs tests exec in-process
+	NUMBA_NUM_THREADS=1 OMP_NUM_THREADS=1 $(PY) -m sphinx -b html -E -W --keep-going -q docs docs/_build/html
 	$(PY) docs/_ext/apigen.py docs/_build/html/objects.inv
 	@echo "docs: open docs/_build/html/index.html"
 

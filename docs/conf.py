@@ -1,5 +1,4 @@
 """Sphinx configuration of the pdeflow documentation (``make docs``)."""
-import os
 import sys
 from pathlib import Path
 
@@ -7,8 +6,6 @@ DOCS = Path(__file__).resolve().parent
 ROOT = DOCS.parent
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(DOCS / "_ext"))
-os.environ.setdefault("NUMBA_NUM_THREADS", "1")
-os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import pdeflow  # noqa: E402
 

@@ -68,12 +68,13 @@ class BlobVelocity:
 
     Parameters
     ----------
-    equation : Heat, FokkerPlanck or PorousMedium (D, kappa, dim and m are used).
+    equation : Heat, FokkerPlanck or PorousMedium
+        Its D, kappa, m and its dimension are used.
     masses : (N,) positive particle masses.
     delta : blob width (standard deviation of the Gaussian mollifier, length units).
     path : "auto", "direct" or "mesh".
     cells_per_delta : mesh resolution of the mesh path (mesh spacing delta / cells_per_delta).
-    direct_max : largest N that "auto" sends to the direct path (default DIRECT_MAX[dim]).
+    direct_max : largest N that "auto" sends to the direct path (default ``DIRECT_MAX[d]``).
     """
 
     def __init__(self, equation: GradientFlow, masses, delta: float, path: str = "auto",
