@@ -117,7 +117,9 @@ def _list(kind):
 
 
 _KIND_NAMES = {int: "integer", float: "number", str: "name"}
-_SPECIAL_DEFAULTS = {"perturbations": "all that exist in dim", "m": "2, unless m-a is given"}
+_SPECIAL_DEFAULTS = {
+    "perturbations": "the smooth and rough kinds that exist in dim; early-time and front are opt-in",
+    "m": "2, unless m-a is given"}
 
 
 def _add_study_parser(sub):

@@ -8,8 +8,9 @@ from pdeflow.grid import Grid
 from pdeflow.learn import field_error, grid_solution_target
 from pdeflow.problems import three_component_mixture
 from pdeflow.solvers import GridSolution, GridVelocity
-from pdeflow.study.perturbations import (KINDS, l2_rho_norm, perturbation_field,
-                                              perturbed_solution, unit_perturbation)
+from pdeflow.study.perturbations import (FRONT_LEVEL, KINDS, TIME_DEPENDENT, l2_rho_norm,
+                                         perturbation_field, perturbation_history,
+                                         perturbed_solution, unit_perturbation)
 
 
 @pytest.fixture(scope="module")
@@ -26,7 +27,7 @@ def solution():
                         np.zeros(len(times)))
 
 
-@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("kind", KINDS + TIME_DEPENDENT)
 def test_unit_norm_converges_under_quadrature_refinement(solution, kind):
     w = unit_perturbation(kind, solution, seed=3)
     assert l2_rho_norm(w, solution) == pytest.approx(1.0, rel=1e-12)
@@ -63,3 +64,37 @@ def test_kinds_differ_by_seed_and_roughness(solution):
     assert np.allclose((rotation * x).sum(0), 0, atol=1e-12)      # w . x = 0: a rotation
     with pytest.raises(ValueError, match="kind"):
         perturbation_field("wiggle", grid, 0)
+
+
+def _time_share(w, solution):
+    """Share of eps^2 carried by each snapshot (cell-centre quadrature of int |w_k|^2 rho_k)."""
+    per = np.array([solution.grid.integrate((wk ** 2).sum(0) * solution.density[k])
+                    for k, wk in enumerate(w)])
+    return per / per.sum()
+
+
+def test_early_time_perturbation_sits_next_to_the_data(solution):
+    w = unit_perturbation("early-time", solution, seed=2)
+    assert w.shape == solution.velocity.shape
+    share = _time_share(w, solution)
+    # profile exp(-10 t / T) on 6 snapshots: the first carries (1 - e^-4) / (1 - e^-24) of eps^2
+    assert share[0] > 0.98 and share[-1] < 1e-6
+    raw = perturbation_history("early-time", solution, seed=2)
+    base = perturbation_field("fourier-low", solution.grid, seed=2)
+    np.testing.assert_allclose(raw[0], base, rtol=0, atol=0)   # at t_0 it is the smooth field
+    eps = 0.3
+    perturbed = perturbed_solution(solution, w, eps)
+    np.testing.assert_allclose(perturbed.velocity - solution.velocity, eps * w, atol=1e-14)
+
+
+def test_front_perturbation_lives_on_the_low_density_rim(solution):
+    w = unit_perturbation("front", solution, seed=4)
+    density = solution.density
+    peak = density.reshape(len(density), -1).max(1)[:, None, None]
+    outside_rim = density >= FRONT_LEVEL * peak
+    assert np.all(np.abs(w).sum(1)[outside_rim] == 0)
+    assert np.abs(w).sum(1)[~outside_rim].max() > 0
+    with pytest.raises(ValueError, match="w_unit"):
+        perturbed_solution(solution, w[:2], 0.1)
+    with pytest.raises(ValueError, match="kind"):
+        perturbation_history("fourier-low", solution, 0)

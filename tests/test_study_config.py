@@ -91,3 +91,28 @@ def test_rings_initial_data_peak_on_the_two_radii():
     peaks = [0.05 + 0.1 * i for i in range(1, 29) if profile[i] > profile[i - 1]
              and profile[i] > profile[i + 1]]
     assert peaks == pytest.approx([1.05, 1.95], abs=0.11)
+
+
+def test_circle_initial_data_is_a_grid_scale_ring():
+    from pdeflow.study.data import CIRCLE_CELLS, CIRCLE_RADIUS, initial_data
+
+    config = StudyConfig(initial="circle", equations=["fokker-planck"], T=4.0)
+    grid = config.grid()
+    rho = initial_data(config).grid_density(grid, config.equation("fokker-planck")).ravel()
+    assert grid.integrate(rho.reshape(grid.shape)) == pytest.approx(1.0)
+    radius = np.sqrt((grid.coordinates() ** 2).sum(0)).ravel()
+    # a Gaussian profile of width w across the circle, per unit area: mass ~ r exp(...) dr, so
+    # the mean radius is r0 + w^2 / r0 and the spread w, to the cell-centre sampling error
+    mean = np.sum(radius * rho) / rho.sum()
+    spread = np.sqrt(np.sum((radius - mean) ** 2 * rho) / rho.sum())
+    width = CIRCLE_CELLS * min(grid.spacing)
+    assert mean == pytest.approx(CIRCLE_RADIUS + width ** 2 / CIRCLE_RADIUS, abs=0.02 * width)
+    assert spread == pytest.approx(width, rel=0.15)
+
+
+def test_targeted_perturbations_are_opt_in():
+    from pdeflow.study.config import TARGETED
+
+    assert not set(TARGETED) & set(StudyConfig().perturbations)
+    chosen = StudyConfig(perturbations=list(TARGETED))
+    assert tuple(chosen.perturbations) == TARGETED

@@ -30,13 +30,16 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["StudyConfig", "EQUATIONS", "INITIAL_DATA", "PERTURBATIONS", "SMOOTH", "ROUGH"]
+__all__ = ["StudyConfig", "EQUATIONS", "INITIAL_DATA", "PERTURBATIONS", "SMOOTH", "ROUGH",
+           "TARGETED"]
 
 EQUATIONS = ("heat", "fokker-planck", "porous")
-INITIAL_DATA = ("mixture", "rings", "samples", "empirical")
+INITIAL_DATA = ("mixture", "rings", "circle", "samples", "empirical")
 SMOOTH = ("fourier-low", "rotation", "gradient")
 ROUGH = ("fourier-high", "cell-noise")
-PERTURBATIONS = SMOOTH + ROUGH
+#: time-dependent perturbations aimed where the seed's bound can be sharp (opt-in, not default)
+TARGETED = ("early-time", "front")
+PERTURBATIONS = SMOOTH + ROUGH + TARGETED
 
 
 def _type_ok(value, kind) -> bool:
@@ -88,14 +91,16 @@ class StudyConfig:
     initial data), porous exponent ``m`` (> 1; default 2) or the dimension-aware ``m_a``
     (m = 1 + m_a / dim; give one of the two), ``D``, ``kappa`` (heat always has kappa = 0),
     ``dim`` (1-3).
-    Initial data: ``initial`` = "mixture" (the three-component mixture), "rings", "samples"
+    Initial data: ``initial`` = "mixture" (the three-component mixture), "rings", "circle" (the
+    uniform law on a circle, smoothed across it by 1.5 cells of the study grid), "samples"
     (``samples_file``, .npy/.csv (n, dim), smoothed by ``bandwidth``; ``holdout`` in [0, 1) of it
     is kept aside as fresh samples for the memorisation metric) or "empirical" (``n_train``
     samples of the mixture smoothed by ``bandwidth``; fresh samples come from the mixture).
     Grid and time: ``half_width`` (box [-half_width, half_width]^dim), ``grid_n`` cells per axis,
     horizon ``T``, ``n_snapshots`` equally spaced stored times, ``stationary_tolerance``.
     Study: ``eps`` ladder (> 0), ``seeds`` (perturbation directions, network initialisations,
-    samples), ``perturbations`` (of SMOOTH + ROUGH; default all that exist in ``dim``), network
+    samples), ``perturbations`` (of SMOOTH + ROUGH + TARGETED; default the SMOOTH and ROUGH kinds
+    that exist in ``dim``), network
     training ``budgets`` (steps; empty: no network route), ``hidden`` widths, Adam learning rate
     ``lr`` (decayed 10x over the run), extra ``alphas`` > 0 (linear equations only; alpha = 0
     always runs), ``n_samples`` backward samples (exact W2 on this n), backward step ``dt``,
@@ -247,7 +252,7 @@ class StudyConfig:
         set_("seeds", seeds)
         kinds = self.perturbations
         if kinds is None:   # every kind that exists in this dimension
-            kinds = tuple(k for k in PERTURBATIONS if k != "rotation" or self.dim >= 2)
+            kinds = tuple(k for k in SMOOTH + ROUGH if k != "rotation" or self.dim >= 2)
         kinds = _tuple("perturbations", kinds, str)
         unknown = [k for k in kinds if k not in PERTURBATIONS]
         if unknown or len(set(kinds)) != len(kinds):
@@ -422,5 +427,7 @@ def row_group(row) -> str:
     if row["route"] == "network":
         return "network"
     if row["route"] == "perturbation":
-        return "smooth" if row["kind"] in SMOOTH else "rough" if row["kind"] in ROUGH else ""
+        kind = row["kind"]
+        return ("smooth" if kind in SMOOTH else "rough" if kind in ROUGH
+                else "targeted" if kind in TARGETED else "")
     return ""

@@ -1,13 +1,14 @@
 """Initial data of an epsilon study: the density on a grid, and the finite training set if any.
 
-"mixture" and "rings" are densities; "empirical" (n_train samples of the mixture) and "samples"
-(a user's file) are finite training sets smoothed by a Gaussian of width ``bandwidth`` (the
-smoothed empirical measure, DESIGN.md section 4). For those, :attr:`InitialData.training` is the
+"mixture", "rings" and "circle" (a circle smoothed at the grid scale) are densities; "empirical"
+(n_train samples of the mixture) and "samples" (a user's file) are finite training sets smoothed
+by a Gaussian of width ``bandwidth`` (the smoothed empirical measure, DESIGN.md section 4). For those, :attr:`InitialData.training` is the
 training set and :meth:`InitialData.fresh` draws points of the same law that were not used for
 training (the mixture itself, or the held-out part of the file), for the memorisation metric.
 """
 from __future__ import annotations
 
+import functools
 import warnings
 from dataclasses import dataclass
 from typing import Callable
@@ -17,6 +18,11 @@ import numpy as np
 from ..problems import grid_initial_density, load_samples, rings_density, three_component_mixture
 
 __all__ = ["InitialData", "initial_data"]
+
+#: "circle": singular data (a uniform law on the circle |x| = CIRCLE_RADIUS) smoothed only as far
+#: as the grid needs, a Gaussian profile across the circle of CIRCLE_CELLS cells of the study grid
+CIRCLE_RADIUS = 1.5
+CIRCLE_CELLS = 1.5
 
 _CHUNK = 2_000_000   # points x components per block when evaluating a large mixture
 
@@ -36,7 +42,7 @@ class InitialData:
 
     Attributes
     ----------
-    kind : "mixture", "rings", "empirical" or "samples"
+    kind : "mixture", "rings", "circle", "empirical" or "samples"
     density : points (n, d) -> (n,) (unnormalised)
     training : (N, d) or None
     fresh_pool : (M, d) held-out samples or None
@@ -97,6 +103,10 @@ def initial_data(config) -> InitialData:
         return InitialData("mixture", _chunked_density(mixture))
     if config.initial == "rings":
         return InitialData("rings", rings_density)
+    if config.initial == "circle":
+        width = CIRCLE_CELLS * 2 * config.half_width / config.grid_n
+        return InitialData("circle", functools.partial(
+            rings_density, radii=(CIRCLE_RADIUS,), weights=(1.0,), width=width))
     _warn_bandwidth(config)
     rng = np.random.default_rng(config.data_seed)
     if config.initial == "empirical":

@@ -14,9 +14,15 @@ rough
   * ``fourier-high``: 4 random cosine modes per component of wavelength 4 cells (the finest a
     multilinear interpolant carries without aliasing), random directions.
   * ``cell-noise``: independent N(0, 1) values per cell and component (cell-scale roughness).
+targeted (time-dependent: one field per stored snapshot, interpolated in time like the velocity;
+opt-in, they probe where the seed's bound for the deterministic flow can be sharp)
+  * ``early-time``: the ``fourier-low`` field times exp(-(t - t_0) / tau), tau = (T - t_0) / 10:
+    the error sits at the times next to the data, where the backward flow ends.
+  * ``front``: the ``fourier-low`` field restricted, at every snapshot, to the low-density rim
+    ``0 < rho_t < 0.1 max rho_t`` (the porous front; the tails of a positive density).
 
 Normalisation: ``eps^2 = int_0^T int |w|^2 rho_t dx dt`` with the time integral taken as
-T x (mean over the stored snapshots), which is the quadrature :func:`pdeflow.learn.field_error`
+T x (mean over the stored snapshots; per snapshot for the targeted kinds), which is the quadrature :func:`pdeflow.learn.field_error`
 uses with :func:`pdeflow.learn.grid_solution_target` - so a perturbation at eps and a network
 whose measured error is eps are comparable. The space integral uses the piecewise-constant
 finite-volume density and ``q^d`` sub-cell midpoints of the interpolated ``|w|^2`` per cell.
@@ -31,10 +37,13 @@ import numpy as np
 from ..grid import Grid
 from ..solvers.interpolation import interpolate_field
 
-__all__ = ["perturbation_field", "l2_rho_norm", "unit_perturbation", "perturbed_solution",
-           "KINDS"]
+__all__ = ["perturbation_field", "perturbation_history", "l2_rho_norm", "unit_perturbation",
+           "perturbed_solution", "KINDS", "TIME_DEPENDENT"]
 
 KINDS = ("fourier-low", "rotation", "gradient", "fourier-high", "cell-noise")
+TIME_DEPENDENT = ("early-time", "front")
+#: share of the snapshot's maximum density below which a cell belongs to the ``front`` rim
+FRONT_LEVEL = 0.1
 
 
 def _cosine_modes(x, wavevectors, amplitudes, phases):
@@ -80,6 +89,21 @@ def perturbation_field(kind: str, grid: Grid, seed: int) -> np.ndarray:
     return rng.standard_normal(x.shape)   # cell-noise
 
 
+def perturbation_history(kind: str, solution, seed: int) -> np.ndarray:
+    """The raw field of a time-dependent ``kind`` at every snapshot: ``(nt, d, *shape)``."""
+    if kind not in TIME_DEPENDENT:
+        raise ValueError(f"kind must be one of {TIME_DEPENDENT}, got {kind!r}")
+    base = perturbation_field("fourier-low", solution.grid, seed)[None]
+    times = np.asarray(solution.times, dtype=np.float64)
+    if kind == "early-time":
+        tau = (times[-1] - times[0]) / 10.0
+        return base * np.exp(-(times - times[0]) / tau).reshape((-1,) + (1,) * base[0].ndim)
+    density = np.asarray(solution.density, dtype=np.float64)
+    peak = density.reshape(len(density), -1).max(1).reshape((-1,) + (1,) * (density.ndim - 1))
+    rim = (density > 0) & (density < FRONT_LEVEL * peak)
+    return base * rim[:, None]
+
+
 def _subcell_points(grid: Grid, q: int) -> np.ndarray:
     """q^d sub-cell midpoints of every cell: (size * q^d, d), grouped by cell (C order)."""
     offsets = (np.arange(q) + 0.5) / q - 0.5                          # in cell widths
@@ -88,27 +112,42 @@ def _subcell_points(grid: Grid, q: int) -> np.ndarray:
     return (grid.points()[:, None, :] + sub[None]).reshape(-1, grid.dim)
 
 
-def l2_rho_norm(w, solution, q: int | None = None) -> float:
-    """``sqrt(T x mean_k int |w_interp|^2 rho_{t_k} dx)`` for a grid field ``w`` ``(d, *shape)``.
+def _cell_mean_square(w, grid: Grid, points) -> np.ndarray:
+    values = interpolate_field(w, grid, points)                         # (size * q^d, d)
+    return (values ** 2).sum(1).reshape(grid.size, -1).mean(1).reshape(grid.shape)
 
+
+def l2_rho_norm(w, solution, q: int | None = None) -> float:
+    """``sqrt(T x mean_k int |w_interp|^2 rho_{t_k} dx)`` for a grid field ``w``.
+
+    ``w`` is ``(d, *shape)`` (time independent) or ``(nt, d, *shape)`` (one field per snapshot);
     ``solution`` is a GridSolution (its ``density`` ``(nt, *shape)``, ``times``); ``q`` sub-cell
     points per axis (default 8 in 1-2 D, 3 in 3-D).
     """
     grid = solution.grid
     w = np.asarray(w, dtype=np.float64)
-    if w.shape != (grid.dim,) + grid.shape:
-        raise ValueError(f"w must have shape {(grid.dim,) + grid.shape}, got {w.shape}")
+    field_shape = (grid.dim,) + grid.shape
+    if w.shape not in (field_shape, (len(solution.times),) + field_shape):
+        raise ValueError(f"w must have shape {field_shape} or {(len(solution.times),) + field_shape}"
+                         f", got {w.shape}")
     q = q or (8 if grid.dim < 3 else 3)
-    values = interpolate_field(w, grid, _subcell_points(grid, q))      # (size * q^d, d)
-    per_cell = (values ** 2).sum(1).reshape(grid.size, -1).mean(1).reshape(grid.shape)
+    points = _subcell_points(grid, q)
+    if w.shape == field_shape:
+        per_cell = _cell_mean_square(w, grid, points)[None]
+    else:
+        per_cell = np.stack([_cell_mean_square(wk, grid, points) for wk in w])
     horizon = float(solution.times[-1] - solution.times[0])
-    space = grid.integrate(per_cell[None] * np.asarray(solution.density))   # (nt,)
+    space = grid.integrate(per_cell * np.asarray(solution.density))     # (nt,)
     return math.sqrt(horizon * float(np.mean(space)))
 
 
 def unit_perturbation(kind: str, solution, seed: int) -> np.ndarray:
-    """w / ||w||_{L2(rho)} of ``kind``: a grid field ``(d, *shape)`` of unit norm (module docstring)."""
-    w = perturbation_field(kind, solution.grid, seed)
+    """w / ||w||_{L2(rho)} of ``kind``: a grid field of unit norm (module docstring), ``(d, *shape)``
+    or, for the time-dependent kinds, ``(nt, d, *shape)``."""
+    if kind in TIME_DEPENDENT:
+        w = perturbation_history(kind, solution, seed)
+    else:
+        w = perturbation_field(kind, solution.grid, seed)
     norm = l2_rho_norm(w, solution)
     if not norm > 0:
         raise ValueError(f"perturbation {kind!r} vanishes on the support of rho")
@@ -116,8 +155,14 @@ def unit_perturbation(kind: str, solution, seed: int) -> np.ndarray:
 
 
 def perturbed_solution(solution, w_unit, eps: float):
-    """A copy of ``solution`` whose cell velocity is v + eps w (time independent w ``(d, *shape)``)."""
+    """A copy of ``solution`` whose cell velocity is v + eps w (``w_unit`` ``(d, *shape)`` or one
+    field per snapshot, ``(nt, d, *shape)``)."""
     if not (math.isfinite(eps) and eps >= 0):
         raise ValueError(f"eps must be a finite number >= 0, got {eps}")
-    velocity = solution.velocity + eps * np.asarray(w_unit)[None]
+    w_unit = np.asarray(w_unit, dtype=np.float64)
+    if w_unit.shape not in (solution.velocity.shape, solution.velocity.shape[1:]):
+        raise ValueError(f"w_unit must have shape {solution.velocity.shape[1:]} or "
+                         f"{solution.velocity.shape}, got {w_unit.shape}")
+    velocity = solution.velocity + eps * (w_unit if w_unit.ndim == solution.velocity.ndim
+                                          else w_unit[None])
     return dataclasses.replace(solution, velocity=velocity)

@@ -23,7 +23,8 @@ from .theory import theory_curve  # noqa: E402
 
 __all__ = ["plot_study"]
 
-_STYLE = {"smooth": ("C0", "o"), "rough": ("C3", "s"), "network": ("C2", "^")}
+_STYLE = {"smooth": ("C0", "o"), "rough": ("C3", "s"), "targeted": ("C1", "D"),
+          "network": ("C2", "^")}
 
 
 def plot_study(result, path) -> Path:

@@ -40,7 +40,7 @@ PARAMS = ("problem", "alpha", "route", "kind", "seed", "eps_nominal", "budget")
 FIT_METRICS = ("w2_gap", "flow_map")
 #: A signal below this multiple of the truth's own flow-map error is reported as unresolved.
 RESOLVED_FACTOR = 3.0
-GROUPS = ("smooth", "rough", "network")
+GROUPS = ("smooth", "rough", "targeted", "network")
 
 
 @dataclass
