@@ -14,16 +14,17 @@ rough
   * ``fourier-high``: 4 random cosine modes per component of wavelength 4 cells (the finest a
     multilinear interpolant carries without aliasing), random directions.
   * ``cell-noise``: independent N(0, 1) values per cell and component (cell-scale roughness).
-targeted (time-dependent: one field per stored snapshot, interpolated in time like the velocity;
-opt-in, they probe where the seed's bound for the deterministic flow can be sharp)
+targeted (opt-in; one field per stored snapshot, interpolated in time like the velocity)
   * ``early-time``: the ``fourier-low`` field times exp(-(t - t_0) / tau), tau = (T - t_0) / 10:
     the error sits at the times next to the data, where the backward flow ends.
   * ``front``: the ``fourier-low`` field restricted, at every snapshot, to the low-density rim
     ``0 < rho_t < 0.1 max rho_t`` (the porous front; the tails of a positive density).
 
+The targeted kinds probe where the seed's bound for the deterministic flow could be sharp.
+
 Normalisation: ``eps^2 = int_0^T int |w|^2 rho_t dx dt`` with the time integral taken as
-T x (mean over the stored snapshots; per snapshot for the targeted kinds), which is the quadrature :func:`pdeflow.learn.field_error`
-uses with :func:`pdeflow.learn.grid_solution_target` - so a perturbation at eps and a network
+T x (mean over the stored snapshots; per snapshot for the targeted kinds), which is the
+quadrature :func:`pdeflow.learn.field_error` uses with :func:`pdeflow.learn.grid_solution_target` - so a perturbation at eps and a network
 whose measured error is eps are comparable. The space integral uses the piecewise-constant
 finite-volume density and ``q^d`` sub-cell midpoints of the interpolated ``|w|^2`` per cell.
 """
