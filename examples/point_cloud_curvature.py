@@ -19,16 +19,14 @@ import numpy as np
 import torch
 from scipy.linalg import orthogonal_procrustes
 
+from pdeflow.io import atomic_file
 from pdeflow.pointcloud import flattening as fl
 from pdeflow.pointcloud.benchmark import (NOISES, PUBLISHED, Estimators, ambient_study,
                                           decoder_study, sign_study, surface_study)
 
 
 def _write(path: str, text: str) -> None:
-    tmp = path + ".tmp"
-    with open(tmp, "w") as f:
-        f.write(text)
-    os.replace(tmp, path)                             # atomic: never a half-written file
+    atomic_file(path, lambda tmp: tmp.write_text(text))     # never a half-written file
 
 
 def _pm(row, key, digits=3):
@@ -145,8 +143,7 @@ def figure(rows, cap, embeds, path_curv: str, path_flat: str) -> None:
     ax.hist(cloud.scalar, 40)
     ax.set_xlabel("exact R on the torus (uniform in area)")
     fig.tight_layout()
-    fig.savefig(path_curv + ".tmp.png", dpi=110)
-    os.replace(path_curv + ".tmp.png", path_curv)
+    atomic_file(path_curv, lambda tmp: fig.savefig(tmp, dpi=110))
     plt.close(fig)
 
     fig, axes = plt.subplots(1, 3, figsize=(13, 4.2))
@@ -161,8 +158,7 @@ def figure(rows, cap, embeds, path_curv: str, path_flat: str) -> None:
     for ax in axes:
         ax.set_aspect("equal")
     fig.tight_layout()
-    fig.savefig(path_flat + ".tmp.png", dpi=110)
-    os.replace(path_flat + ".tmp.png", path_flat)
+    atomic_file(path_flat, lambda tmp: fig.savefig(tmp, dpi=110))
     plt.close(fig)
 
 

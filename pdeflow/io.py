@@ -23,7 +23,7 @@ from .equations import FokkerPlanck, GradientFlow, Heat, PorousMedium
 from .grid import Grid
 
 __all__ = [
-    "SCHEMA_VERSION", "atomic_h5", "save_solution", "load_solution", "save_flow_map",
+    "SCHEMA_VERSION", "atomic_file", "atomic_h5", "save_solution", "load_solution", "save_flow_map",
     "load_flow_map", "remove_stale_temporaries", "temporary_tag",
     "write_equation", "read_equation", "write_grid", "read_grid", "check_schema", "open_h5",
 ]
@@ -65,6 +65,26 @@ def remove_stale_temporaries(directory) -> list:
                 path.unlink()
                 removed.append(path)
     return removed
+
+
+def atomic_file(path, write) -> Path:
+    """``write(temporary path)``, then rename the temporary onto ``path``.
+
+    The temporary sits beside ``path``, keeps its suffix (so writers that choose a format from
+    it, such as matplotlib's ``savefig``, work) and carries :func:`temporary_tag`. On any
+    exception it is removed and ``path`` is left as it was. Returns ``path``.
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.stem}{temporary_tag()}tmp{path.suffix}")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(FileNotFoundError):
+            os.unlink(tmp)
+        raise
+    return path
 
 
 @contextlib.contextmanager

@@ -73,3 +73,22 @@ def test_flow_map_round_trip_keeps_positions_and_provenance(tmp_path):
     assert loaded.provenance == fmap.provenance
     with pytest.raises(ValueError, match="kind"):
         load_solution(tmp_path / "map.h5")
+
+
+def test_atomic_file_keeps_the_old_file_on_failure_and_tags_its_temporary(tmp_path):
+    from pdeflow.io import _TEMPORARY, atomic_file
+
+    target = tmp_path / "table.txt"
+    atomic_file(target, lambda tmp: tmp.write_text("first"))
+    seen = []
+
+    def broken(tmp):
+        seen.append(tmp.name)
+        tmp.write_text("half")
+        raise RuntimeError("killed mid-write")
+
+    with pytest.raises(RuntimeError):
+        atomic_file(target, broken)
+    assert target.read_text() == "first"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["table.txt"]
+    assert _TEMPORARY.match(seen[0]) and seen[0].endswith(".txt")   # cleaned up by a later run

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import json
 import math
-import os
 from dataclasses import dataclass, field, fields
 from pathlib import Path
 
 import numpy as np
+
+from ..io import atomic_file
 
 __all__ = ["ValidationReport", "SUMMARY_KEYS"]
 
@@ -26,19 +27,6 @@ SUMMARY_KEYS = (
     "w2", "w2_floor", "sliced_w2", "sliced_w2_floor", "mmd2", "mmd2_floor", "mmd_bandwidth",
     "flow_map_error", "flow_map_truth_error", "memorisation", "seconds",
 )
-
-
-def _atomic_write(path: Path, write) -> Path:
-    """``write(temporary path)``, then rename it onto ``path``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.stem}.tmp{os.getpid()}{path.suffix}")
-    try:
-        write(tmp)
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
-    return path
 
 
 def _plain(value):
@@ -136,7 +124,7 @@ class ValidationReport:
 
     def write_json(self, path) -> Path:
         """Write :meth:`summary` to ``path`` atomically."""
-        return _atomic_write(Path(path), lambda tmp: tmp.write_text(self.to_json() + "\n"))
+        return atomic_file(Path(path), lambda tmp: tmp.write_text(self.to_json() + "\n"))
 
     @property
     def resolved(self) -> bool:
@@ -196,8 +184,8 @@ class ValidationReport:
                 value = getattr(self, item.name)
                 if isinstance(value, np.ndarray):
                     f.create_dataset(item.name, data=np.asarray(value, dtype=np.float64))
-        txt = _atomic_write(out / "validation.txt", lambda tmp: tmp.write_text(self.text() + "\n"))
-        png = _atomic_write(out / "validation.png", self._plot)
+        txt = atomic_file(out / "validation.txt", lambda tmp: tmp.write_text(self.text() + "\n"))
+        png = atomic_file(out / "validation.png", self._plot)
         return {"h5": h5, "png": png, "txt": txt}
 
     def _plot(self, path):

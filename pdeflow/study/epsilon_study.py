@@ -25,14 +25,13 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
-import os
 import time
 import warnings
 from pathlib import Path
 
 import numpy as np
 
-from ..io import remove_stale_temporaries, temporary_tag
+from ..io import atomic_file, remove_stale_temporaries
 from ..problems import PRESENCE_CUTOFF
 from .executors import make_executor, run_and_keep
 from .point_store import PointStore
@@ -130,13 +129,6 @@ def _file_digest(path) -> str:
         for block in iter(lambda: f.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
-
-
-def _atomic(path: Path, write):
-    """``write(temporary path)`` then rename onto ``path`` (never a half-written file)."""
-    tmp = path.with_name(f".{path.stem}{temporary_tag()}tmp{path.suffix}")
-    write(tmp)
-    os.replace(tmp, path)
 
 
 class EpsilonStudy:
@@ -306,8 +298,8 @@ class EpsilonStudy:
         _warn_escaped_baseline(completed)
         result = StudyResult.from_points(self.config, completed, checks, rho0)
         result.save(out / f"{stem}.h5")
-        _atomic(out / f"{stem}.png", result.plot)
-        _atomic(out / f"{stem}.txt", lambda p: Path(p).write_text(result.table() + "\n"))
+        atomic_file(out / f"{stem}.png", result.plot)
+        atomic_file(out / f"{stem}.txt", lambda p: Path(p).write_text(result.table() + "\n"))
         result.wall_seconds = time.perf_counter() - start
         return result
 
