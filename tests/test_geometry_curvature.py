@@ -3,11 +3,12 @@ import math
 
 import pytest
 import torch
-from hypothesis import example, given, strategies as st
+from hypothesis import assume, example, given, strategies as st
 
 from pdeflow.geometry.curvature import (METHODS, curvature, intrinsic_curvature,
                                         extrinsic_curvature, metric_curvature, scalar_curvature)
 from pdeflow.geometry.networks import mlp
+from pdeflow.geometry.pullback import pullback_metric
 
 F64 = torch.float64
 methods = pytest.mark.parametrize("method", METHODS)
@@ -219,6 +220,10 @@ def test_two_dimensional_ricci_is_half_scalar_times_metric(method, seed):
 @given(d=st.integers(2, 4), extra=st.integers(0, 3), seed=st.integers(0, 10 ** 6))
 def test_intrinsic_and_extrinsic_routes_agree_on_random_mlps(d, extra, seed):
     dec, z = random_decoder(d, d + extra, seed), random_points(3, d, seed)
+    # curvature is defined only where the decoder is an immersion: a random square map (extra = 0)
+    # can fold at a sampled point (seed 556: eigenvalue ratio 2.7e-9), which both routes reject
+    ratio = torch.linalg.eigvalsh(pullback_metric(dec, z))
+    assume(bool((ratio[:, 0] / ratio[:, -1] > 1e-6).all()))
     a, b = intrinsic_curvature(dec, z), extrinsic_curvature(dec, z)
     tol = 1e-12 * rounding_scale(a)
     assert ((a.riemann - b.riemann).flatten(1).abs().max(1).values <= tol).all()
