@@ -36,16 +36,16 @@ OK, DT_TOO_LARGE, NONFINITE, STEP_BUDGET = 0, 1, 2, 3
 # with the face flux u+ rho_E + u- rho_W, u = -(xi_{c+1} - xi_c) / h, xi = D F'(rho) + V and the
 # reconstructions rho_E = rho_c + s_c / 2, rho_W = rho_{c+1} - s_{c+1} / 2 from the minmod slope s
 # of each cell (s = 0 in the wall cells: one-sided cells keep the cell value). Each slope and each
-# face flux is computed once: rows are swept in chunks of consecutive rows along axis 1 carrying
-# the previous row's xi, slope and axis-1 face fluxes; axis-0 faces (3-D) are computed for both
-# sides of a row. Chunks are independent (numba prange); their results do not depend on which
-# thread runs them and the only reductions are maxima, so results are bitwise identical for any
-# thread count.
+# face flux along axes 1 and 2 is computed once: the rows of an axis-0 plane are swept in order
+# carrying the previous row's xi, slope and axis-1 face fluxes; axis-0 faces (3-D) are computed
+# for both sides of a row. The loops over a row are branch-free and vectorise (the max
+# reductions compare int64 bit patterns). A chunk (rows first .. stop-1 of one plane) depends on
+# no other chunk, but the kernels are serial: numba's parallel variant called from the cached
+# solve loop segfaults when loaded from the cache (numba issue 8578), and on this shared 2-core
+# machine two threads were slower than one (docs/scheme.md).
 _CCH_JIT = dict(_JIT, fastmath={"contract"})
 #: Buffers per chunk in the scratch array (see _chunk).
 _CCH_BUFFERS = 16
-#: Grids with fewer cells run the serial kernels (a parallel launch costs ~10 us per stage).
-PARALLEL_MIN_CELLS = 1 << 14
 
 
 @numba.njit(inline="always")
@@ -127,10 +127,14 @@ def _along_faces(r, x, s, inv_h, F, order, au):
 
 @numba.njit(inline="always")
 def _row_max(r, au):
-    """max(0, max r) (au: row scratch)."""
-    n = r.shape[0]
-    au[:n] = r
-    return _absmax(au[:n])
+    """max(0, max r) (au: scratch of >= 1 entry); int64 bit patterns as in _absmax (negative
+    values have negative patterns)."""
+    bits = r.view(np.int64)
+    top = np.int64(0)
+    for k in range(bits.shape[0]):
+        top = max(top, bits[k])
+    au.view(np.int64)[0] = top
+    return au[0]
 
 
 @numba.njit(inline="always")
@@ -228,28 +232,16 @@ def _chunk(src, base, out, V, inv_h, kind, D, m, order, c_base, c_src, dt, i, jl
 
 
 def chunk_count(shape) -> int:
-    """Chunks of a stage on the padded ``shape``: one per axis-0 plane (3-D), else groups of
-    at least 16 rows along axis 1 (at most 16 groups)."""
-    n0, n1, _ = shape
-    return n0 if n0 > 1 else max(1, min(16, n1 // 16))
-
-
-@numba.njit(inline="always")
-def _chunk_rows(c, nchunks, n0, n1):
-    """(plane, first row, end row) of chunk c."""
-    c = np.int64(c)   # a prange index may be unsigned; int64 | uint64 would unify to float64
-    if n0 > 1:
-        return c, 0, n1
-    return 0, c * n1 // nchunks, (c + 1) * n1 // nchunks
+    """Chunks of a stage on the padded ``shape``: one per axis-0 plane."""
+    return shape[0]
 
 
 @numba.njit(inline="always")
 def _stage_body(src, base, out, V, inv_h, kind, D, m, order, c_base, c_src, dt, scratch, red):
     n0, n1, _ = src.shape
     nchunks = scratch.shape[0]
-    for c in numba.prange(nchunks):
-        plane, first, stop = _chunk_rows(c, nchunks, n0, n1)
-        _chunk(src, base, out, V, inv_h, kind, D, m, order, c_base, c_src, dt, plane, first, stop,
+    for c in range(nchunks):
+        _chunk(src, base, out, V, inv_h, kind, D, m, order, c_base, c_src, dt, c, 0, n1,
                scratch[c], red[c])
     return _limit(red, src.shape, inv_h, kind, D, m)
 
@@ -277,15 +269,9 @@ def _limit(red, shape, inv_h, kind, D, m):
 
 @numba.njit(**_CCH_JIT)
 def cch_stage(src, base, out, V, inv_h, kind, D, m, order, c_base, c_src, dt, scratch, red):
-    """One stage out = c_base base + c_src (src + dt L src) (serial); returns the step limit of
+    """One stage out = c_base base + c_src (src + dt L src); returns the step limit of
     src (-1 if its velocity is not finite). scratch (nchunks, _CCH_BUFFERS, n2 + 1), red
     (nchunks, 4) work arrays, nchunks = chunk_count(shape)."""
-    return _stage_body(src, base, out, V, inv_h, kind, D, m, order, c_base, c_src, dt, scratch, red)
-
-
-@numba.njit(parallel=True, **_CCH_JIT)
-def cch_stage_parallel(src, base, out, V, inv_h, kind, D, m, order, c_base, c_src, dt, scratch, red):
-    """:func:`cch_stage` with the chunks on numba's threads (bitwise the same result)."""
     return _stage_body(src, base, out, V, inv_h, kind, D, m, order, c_base, c_src, dt, scratch, red)
 
 
@@ -327,13 +313,12 @@ def cch_limit(rho, V, inv_h, kind, D, m, red):
 
 @numba.njit(**_JIT)
 def cch_solve(rho, V, inv_h, kind, D, m, order, stages, cfl, dt_user, times, snaps,
-              new, u1, u2, scratch, red, parallel, max_steps, stats):
+              new, u1, u2, scratch, red, max_steps, stats):
     """Advance ``rho`` (modified in place) from times[0] through ``times``; snapshot i goes to
     snaps[i]. ``stages`` is 1 (forward Euler) or 3 (SSP-RK3). ``dt_user`` <= 0 means the step is
     cfl * limit, recomputed every step; a step is redone with a smaller dt when a later RK stage
     has a smaller limit, so every stage is a positivity-preserving Euler step. new, u1, u2 are
-    work arrays like rho; scratch, red as in :func:`cch_stage`; ``parallel`` runs the stages on
-    numba's threads (same result).
+    work arrays like rho; scratch, red as in :func:`cch_stage`.
 
     stats (8,) receives: steps, rejected, dt_min, dt_max, t_fail, limit_fail, 0, 0.
     Returns a status code."""
@@ -372,16 +357,14 @@ def cch_solve(rho, V, inv_h, kind, D, m, order, stages, cfl, dt_user, times, sna
                     dt = target - t
                 ok = True
                 if stages == 1:
-                    _run_stage(cur, cur, new, V, inv_h, kind, D, m, order, 0.0, 1.0, dt, scratch, red,
-                               parallel)
+                    cch_stage(cur, cur, new, V, inv_h, kind, D, m, order, 0.0, 1.0, dt, scratch, red)
                 else:
-                    _run_stage(cur, cur, u1, V, inv_h, kind, D, m, order, 0.0, 1.0, dt, scratch, red,
-                               parallel)
-                    lim = _run_stage(u1, cur, u2, V, inv_h, kind, D, m, order, 0.75, 0.25, dt, scratch,
-                                     red, parallel)
+                    cch_stage(cur, cur, u1, V, inv_h, kind, D, m, order, 0.0, 1.0, dt, scratch, red)
+                    lim = cch_stage(u1, cur, u2, V, inv_h, kind, D, m, order, 0.75, 0.25, dt, scratch,
+                                     red)
                     if lim >= 0.0 and dt <= lim * (1.0 + 1e-12):
-                        lim = _run_stage(u2, cur, new, V, inv_h, kind, D, m, order, 1.0 / 3.0,
-                                         2.0 / 3.0, dt, scratch, red, parallel)
+                        lim = cch_stage(u2, cur, new, V, inv_h, kind, D, m, order, 1.0 / 3.0,
+                                         2.0 / 3.0, dt, scratch, red)
                     if lim < 0.0:
                         status = NONFINITE
                         break
@@ -415,133 +398,3 @@ def cch_solve(rho, V, inv_h, kind, D, m, order, stages, cfl, dt_user, times, sna
     stats[2] = dt_min
     stats[3] = dt_max
     return status
-
-
-@numba.njit(inline="always")
-def _run_stage(src, base, out, V, inv_h, kind, D, m, order, c_base, c_src, dt, scratch, red, parallel):
-    if parallel:
-        return cch_stage_parallel(src, base, out, V, inv_h, kind, D, m, order, c_base, c_src, dt,
-                                  scratch, red)
-    return cch_stage(src, base, out, V, inv_h, kind, D, m, order, c_base, c_src, dt, scratch, red)
-
-
-# ----------------------------------------------------------------------------------------------
-# Scharfetter-Gummel flux (linear Fokker-Planck / heat): a fixed linear stencil
-# ----------------------------------------------------------------------------------------------
-# Layout: rho is (n0, n1, n2) (front-padded); per axis the face coefficients A, B (length n+1,
-# zero on the walls) and the diagonal G (length n), so that face f (between cells f-1 and f)
-# carries the flux A[f] r_{f-1} - B[f] r_f and
-#     (L r)_c = A[c] r_{c-1} + B[c+1] r_{c+1} + G[c] r_c,   G[c] = -(A[c+1] + B[c]),
-# summed over the axes. Rows along the contiguous axis are processed as views; clamped neighbour
-# rows at the walls are multiplied by zero coefficients.
-_ROW = dict(inline="always")
-# numba inlines at the IR level, so the caller's flags apply: the SG kernels allow FMA
-# contraction (rounding-level differences only; measured 1.1-1.2x faster).
-_SG_JIT = dict(_JIT, fastmath={"contract"})
-#: Euler steps fused into one sweep over memory (temporal blocking) on 1-D and 2-D grids.
-FUSED_STEPS = 4
-
-
-@numba.njit(**_ROW)
-def _row2(s, s1m, s1p, o, dt, g, a1, b1, A2, B2, G2):
-    """o = s + dt L s on one row, neighbours along axes 1 and 2 (1-D and 2-D grids)."""
-    n = s.shape[0]
-    o[0] = s[0] + dt * ((g + G2[0]) * s[0] + a1 * s1m[0] + b1 * s1p[0] + B2[1] * s[1])
-    for k in range(1, n - 1):
-        o[k] = s[k] + dt * ((g + G2[k]) * s[k] + a1 * s1m[k] + b1 * s1p[k]
-                            + A2[k] * s[k - 1] + B2[k + 1] * s[k + 1])
-    k = n - 1
-    o[k] = s[k] + dt * ((g + G2[k]) * s[k] + a1 * s1m[k] + b1 * s1p[k] + A2[k] * s[k - 1])
-
-
-@numba.njit(**_ROW)
-def _row3(s, s0m, s0p, s1m, s1p, base, o, c_base, c_src, dt, g, a0, b0, a1, b1, A2, B2, G2):
-    """o = c_base base + c_src (s + dt L s) on one row, all three axes (any grid)."""
-    n = s.shape[0]
-    for k in (0, n - 1):   # wall cells; the interior loop below is branch-free
-        km, kp = max(k - 1, 0), min(k + 1, n - 1)
-        lap = ((g + G2[k]) * s[k] + a0 * s0m[k] + b0 * s0p[k] + a1 * s1m[k] + b1 * s1p[k]
-               + A2[k] * s[km] + B2[k + 1] * s[kp])
-        o[k] = c_base * base[k] + c_src * (s[k] + dt * lap)
-    for k in range(1, n - 1):
-        lap = ((g + G2[k]) * s[k] + a0 * s0m[k] + b0 * s0p[k] + a1 * s1m[k] + b1 * s1p[k]
-               + A2[k] * s[k - 1] + B2[k + 1] * s[k + 1])
-        o[k] = c_base * base[k] + c_src * (s[k] + dt * lap)
-
-
-@numba.njit(**_SG_JIT)
-def sg_stage(src, base, out, c_base, c_src, dt, A0, B0, G0, A1, B1, G1, A2, B2, G2):
-    """One pass: out = c_base base + c_src (src + dt L src); reads src and base once."""
-    n0, n1, _ = src.shape
-    for i in range(n0):
-        im, ip = max(i - 1, 0), min(i + 1, n0 - 1)
-        for j in range(n1):
-            jm, jp = max(j - 1, 0), min(j + 1, n1 - 1)
-            _row3(src[i, j], src[im, j], src[ip, j], src[i, jm], src[i, jp], base[i, j],
-                  out[i, j], c_base, c_src, dt, G0[i] + G1[j], A0[i], B0[i + 1], A1[j],
-                  B1[j + 1], A2, B2, G2)
-
-
-@numba.njit(**_SG_JIT)
-def sg_euler_sweep(src, out, ring, nlev, dt, A1, B1, G1, A2, B2, G2):
-    """``nlev`` forward-Euler steps of a 1-D or 2-D grid (src, out: (n1, n2)) in one sweep.
-
-    Level l computes row i - l as soon as level l-1 has rows i-l-1 .. i-l+1, so intermediate
-    levels live in ``ring`` (>= nlev-1, 3, n2) scratch rows that stay in cache and the field is
-    streamed through memory once per ``nlev`` steps. Results equal nlev separate Euler steps."""
-    n1 = src.shape[0]
-    for i in range(n1 + nlev - 1):
-        for lev in range(nlev):
-            r = i - lev
-            if r < 0 or r >= n1:
-                continue
-            rm, rp = max(r - 1, 0), min(r + 1, n1 - 1)
-            if lev == 0:
-                s, sm, sp = src[r], src[rm], src[rp]
-            else:
-                s, sm, sp = ring[lev - 1, r % 3], ring[lev - 1, rm % 3], ring[lev - 1, rp % 3]
-            o = out[r] if lev == nlev - 1 else ring[lev, r % 3]
-            _row2(s, sm, sp, o, dt, G1[r], A1[r], B1[r + 1], A2, B2, G2)
-
-
-@numba.njit(**_SG_JIT)
-def sg_solve(rho, A0, B0, G0, A1, B1, G1, A2, B2, G2, stages, steps_per_interval, times,
-             snaps, u1, u2, ring):
-    """Advance ``rho`` (n0, n1, n2) with the SG operator through ``times``: steps_per_interval[s]
-    equal steps on (times[s], times[s+1]], forward Euler (stages 1; FUSED_STEPS steps per sweep
-    when n0 == 1) or SSP-RK3 (stages 3). u1, u2 are work arrays like rho, ring is
-    (FUSED_STEPS, 3, n2) scratch. snaps (nt, n0, n1, n2) receives the snapshots; returns the
-    number of steps taken."""
-    snaps[0] = rho
-    total = 0
-    n0 = rho.shape[0]
-    for s in range(1, times.shape[0]):
-        nsteps = steps_per_interval[s - 1]
-        dt = (times[s] - times[s - 1]) / nsteps
-        done = 0
-        while done < nsteps:
-            if stages == 1 and n0 == 1:
-                nlev = min(FUSED_STEPS, nsteps - done)
-                sg_euler_sweep(rho[0], u1[0], ring, nlev, dt, A1, B1, G1, A2, B2, G2)
-                done += nlev
-            elif stages == 1:
-                sg_stage(rho, rho, u1, 0.0, 1.0, dt, A0, B0, G0, A1, B1, G1, A2, B2, G2)
-                done += 1
-            else:
-                sg_stage(rho, rho, u1, 0.0, 1.0, dt, A0, B0, G0, A1, B1, G1, A2, B2, G2)
-                sg_stage(u1, rho, u2, 0.75, 0.25, dt, A0, B0, G0, A1, B1, G1, A2, B2, G2)
-                sg_stage(u2, rho, u1, 1.0 / 3.0, 2.0 / 3.0, dt, A0, B0, G0, A1, B1, G1,
-                         A2, B2, G2)
-                done += 1
-            rho, u1 = u1, rho
-        total += nsteps
-        snaps[s] = rho
-    return total
-
-
-def bernoulli(z):
-    """B(z) = z / (e^z - 1) (B(0) = 1), stable for all real z; numpy arrays."""
-    z = np.asarray(z, dtype=np.float64)
-    small = np.abs(z) < 1e-8
-    safe = np.where(small, 1.0, z)
-    return np.where(small, 1.0 - 0.5 * z, safe / np.expm1(safe))

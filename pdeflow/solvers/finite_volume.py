@@ -23,7 +23,6 @@ import math
 import time
 import warnings
 
-import numba
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
@@ -214,14 +213,13 @@ def _run_cch(equation, grid, rho0, times, order, stages, cfl, dt, max_steps):
     nchunks = K.chunk_count(shape)
     scratch = np.zeros((nchunks, K._CCH_BUFFERS, shape[2] + 1))
     red = np.zeros((nchunks, 4))
-    parallel = grid.size >= K.PARALLEL_MIN_CELLS and numba.get_num_threads() > 1
     stats = np.zeros(8)
     kind = K.LINEAR if equation.is_linear else K.POROUS
     m = float(getattr(equation, "m", 2.0))   # unused by the linear kernel branch
     start = time.perf_counter()
     status = K.cch_solve(rho, _potential(equation, grid), _padded_inv_h(grid), kind, equation.D,
                          m, int(order), int(stages), float(cfl), -1.0 if dt is None else float(dt),
-                         times, snaps, *work, scratch, red, parallel, int(max_steps), stats)
+                         times, snaps, *work, scratch, red, int(max_steps), stats)
     loop_seconds = time.perf_counter() - start
     if status == K.DT_TOO_LARGE:
         raise ValueError(f"dt = {dt:.6g} exceeds the stable limit {stats[5]:.6g} "
