@@ -277,17 +277,18 @@ def sg_stage(src, base, out, c_base, c_src, dt, A0, B0, G0, A1, B1, G1, A2, B2, 
 
 
 @numba.njit(**_SG_JIT)
-def sg_euler_sweep(src, out, ring, nlev, dt, A1, B1, G1, A2, B2, G2):
-    """``nlev`` forward-Euler steps of a 1-D or 2-D grid (src, out: (n1, n2)) in one sweep.
-
-    Level l computes row i - l as soon as level l-1 has rows i-l-1 .. i-l+1, so intermediate
-    levels live in ``ring`` (>= nlev-1, 3, n2) scratch rows that stay in cache and the field is
-    streamed through memory once per ``nlev`` steps. Results equal nlev separate Euler steps."""
+def _sweep_block(src, out, ring, nlev, dt, first, stop, A1, B1, G1, A2, B2, G2):
+    """``nlev`` Euler steps of rows first .. stop-1 of ``out``, from ``src`` (see
+    :func:`sg_euler_sweep`). Level l computes rows first-(nlev-1-l) .. stop-1+(nlev-1-l)
+    (clipped to the grid): the halo a level needs is recomputed here rather than shared, so
+    blocks are independent and every row of every level is the same function of the same
+    inputs whatever the blocking."""
     n1 = src.shape[0]
-    for i in range(n1 + nlev - 1):
+    for i in range(max(first - nlev + 1, 0), min(stop + nlev - 1, n1) + nlev - 1):
         for lev in range(nlev):
             r = i - lev
-            if r < 0 or r >= n1:
+            halo = nlev - 1 - lev
+            if r < max(first - halo, 0) or r >= min(stop + halo, n1):
                 continue
             rm, rp = max(r - 1, 0), min(r + 1, n1 - 1)
             if lev == 0:
@@ -298,14 +299,31 @@ def sg_euler_sweep(src, out, ring, nlev, dt, A1, B1, G1, A2, B2, G2):
             _row2(s, sm, sp, o, dt, G1[r], A1[r], B1[r + 1], A2, B2, G2)
 
 
+@numba.njit(parallel=True, **_SG_JIT)
+def sg_euler_sweep(src, out, rings, nlev, dt, A1, B1, G1, A2, B2, G2):
+    """``nlev`` forward-Euler steps of a 1-D or 2-D grid (src, out: (n1, n2)) in one sweep.
+
+    Level l computes row i - l as soon as level l-1 has rows i-l-1 .. i-l+1, so intermediate
+    levels live in a ring of (>= nlev-1, 3, n2) scratch rows that stay in cache and the field is
+    streamed through memory once per ``nlev`` steps. The rows are cut into ``rings.shape[0]``
+    blocks swept in parallel, each with its own ring (rings: (blocks, >= nlev-1, 3, n2)) and its
+    own recomputed halo, so the result is bitwise the same for any number of blocks or
+    threads. Results equal nlev separate Euler steps."""
+    n1 = src.shape[0]
+    blocks = rings.shape[0]
+    for b in numba.prange(blocks):
+        _sweep_block(src, out, rings[b], nlev, dt, b * n1 // blocks, (b + 1) * n1 // blocks,
+                     A1, B1, G1, A2, B2, G2)
+
+
 @numba.njit(**_SG_JIT)
 def sg_solve(rho, A0, B0, G0, A1, B1, G1, A2, B2, G2, stages, steps_per_interval, times,
-             snaps, u1, u2, ring):
+             snaps, u1, u2, rings):
     """Advance ``rho`` (n0, n1, n2) with the SG operator through ``times``: steps_per_interval[s]
     equal steps on (times[s], times[s+1]], forward Euler (stages 1; FUSED_STEPS steps per sweep
-    when n0 == 1) or SSP-RK3 (stages 3). u1, u2 are work arrays like rho, ring is
-    (FUSED_STEPS, 3, n2) scratch. snaps (nt, n0, n1, n2) receives the snapshots; returns the
-    number of steps taken."""
+    when n0 == 1, in rings.shape[0] parallel row blocks) or SSP-RK3 (stages 3). u1, u2 are work
+    arrays like rho, rings is (blocks, FUSED_STEPS, 3, n2) scratch. snaps (nt, n0, n1, n2)
+    receives the snapshots; returns the number of steps taken."""
     snaps[0] = rho
     total = 0
     n0 = rho.shape[0]
@@ -316,7 +334,7 @@ def sg_solve(rho, A0, B0, G0, A1, B1, G1, A2, B2, G2, stages, steps_per_interval
         while done < nsteps:
             if stages == 1 and n0 == 1:
                 nlev = min(FUSED_STEPS, nsteps - done)
-                sg_euler_sweep(rho[0], u1[0], ring, nlev, dt, A1, B1, G1, A2, B2, G2)
+                sg_euler_sweep(rho[0], u1[0], rings, nlev, dt, A1, B1, G1, A2, B2, G2)
                 done += nlev
             elif stages == 1:
                 sg_stage(rho, rho, u1, 0.0, 1.0, dt, A0, B0, G0, A1, B1, G1, A2, B2, G2)

@@ -24,6 +24,7 @@ import math
 import time
 import warnings
 
+import numba
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
@@ -245,6 +246,16 @@ def _equal_steps(times, dt_max) -> np.ndarray:
     return np.maximum(1, np.ceil(np.diff(times) / dt_max * (1 - 1e-12))).astype(np.int64)
 
 
+#: Rows per parallel block of the fused Euler sweep at least (each block recomputes a halo of
+#: 2 (FUSED_STEPS - 1) rows; results do not depend on the blocking).
+MIN_BLOCK_ROWS = 256
+
+
+def _sweep_blocks(shape) -> int:
+    """Row blocks of the fused sweep: one per numba thread, none smaller than MIN_BLOCK_ROWS."""
+    return max(1, min(numba.get_num_threads(), shape[1] // MIN_BLOCK_ROWS))
+
+
 def _run_sg(equation, grid, rho0, times, stages, cfl, dt, max_steps):
     coeffs = _sg_coefficients(equation, grid)
     limit = _sg_limit(coeffs)
@@ -259,10 +270,10 @@ def _run_sg(equation, grid, rho0, times, stages, cfl, dt, max_steps):
     rho = np.array(rho0.reshape(shape), dtype=np.float64, order="C")
     snaps = np.zeros((len(times),) + shape)
     flat = [c for triple in coeffs for c in triple]   # A0 B0 G0 A1 B1 G1 A2 B2 G2
-    ring = np.empty((K.FUSED_STEPS, 3, shape[2]))
+    rings = np.empty((_sweep_blocks(shape), K.FUSED_STEPS, 3, shape[2]))
     u1, u2 = np.zeros_like(rho), np.zeros_like(rho)   # zeros: pages touched before timing
     start = time.perf_counter()
-    steps = K.sg_solve(rho, *flat, int(stages), nsteps, times, snaps, u1, u2, ring)
+    steps = K.sg_solve(rho, *flat, int(stages), nsteps, times, snaps, u1, u2, rings)
     loop_seconds = time.perf_counter() - start
     dts = np.diff(times) / nsteps
     diag = dict(steps=int(steps), rejected_steps=0, dt_min=float(dts.min(initial=np.inf)),
