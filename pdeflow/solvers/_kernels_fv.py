@@ -334,7 +334,11 @@ def sg_solve(rho, A0, B0, G0, A1, B1, G1, A2, B2, G2, stages, steps_per_interval
         while done < nsteps:
             if stages == 1 and n0 == 1:
                 nlev = min(FUSED_STEPS, nsteps - done)
-                sg_euler_sweep(rho[0], u1[0], rings, nlev, dt, A1, B1, G1, A2, B2, G2)
+                if rings.shape[0] == 1:   # no parallel launch (its cost shows on small grids)
+                    _sweep_block(rho[0], u1[0], rings[0], nlev, dt, 0, rho.shape[1],
+                                 A1, B1, G1, A2, B2, G2)
+                else:
+                    sg_euler_sweep(rho[0], u1[0], rings, nlev, dt, A1, B1, G1, A2, B2, G2)
                 done += nlev
             elif stages == 1:
                 sg_stage(rho, rho, u1, 0.0, 1.0, dt, A0, B0, G0, A1, B1, G1, A2, B2, G2)
@@ -406,7 +410,6 @@ def _line_gradient(x, out, n, h):
     out[n - 1] = -_gradient3(x[n - 3], x[n - 2], x[n - 1], 2, h)
 
 
-@numba.njit(parallel=True, **_JIT)
 def snapshot_fields(rho, V, kind, D, m, h, real, want_velocity, want_energy, xi, v0, v1, v2,
                     f0, f1, f2, sums):
     """Fields of one snapshot ``rho`` (n0, n1, n2) through xi = D F'(rho) + V (``xi`` scratch).
@@ -468,3 +471,9 @@ def snapshot_fields(rho, V, kind, D, m, h, real, want_velocity, want_energy, xi,
                 f0[i, j, k] = 0.0 if i == 0 else -(xi[i, j, k] - xi[i - 1, j, k]) / h[0]
             if i == n0 - 1:
                 f0[n0, j] = 0.0
+
+
+#: The same pass, rows in parallel (large grids) and serial (small grids, where starting the
+#: threads costs more than the pass).
+snapshot_fields_parallel = numba.njit(parallel=True, **_JIT)(snapshot_fields)
+snapshot_fields = numba.njit(**_JIT)(snapshot_fields)

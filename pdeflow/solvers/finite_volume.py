@@ -246,6 +246,8 @@ def _equal_steps(times, dt_max) -> np.ndarray:
     return np.maximum(1, np.ceil(np.diff(times) / dt_max * (1 - 1e-12))).astype(np.int64)
 
 
+#: Post-processing runs its rows in parallel from this many cells on.
+PARALLEL_CELLS = 2 ** 18
 #: Rows per parallel block of the fused Euler sweep at least (each block recomputes a halo of
 #: 2 (FUSED_STEPS - 1) rows; results do not depend on the blocking).
 MIN_BLOCK_ROWS = 256
@@ -271,7 +273,8 @@ def _run_sg(equation, grid, rho0, times, stages, cfl, dt, max_steps):
     snaps = np.zeros((len(times),) + shape)
     flat = [c for triple in coeffs for c in triple]   # A0 B0 G0 A1 B1 G1 A2 B2 G2
     rings = np.empty((_sweep_blocks(shape), K.FUSED_STEPS, 3, shape[2]))
-    u1, u2 = np.zeros_like(rho), np.zeros_like(rho)   # zeros: pages touched before timing
+    u1 = np.zeros_like(rho)
+    u2 = np.zeros_like(rho) if stages == 3 else np.zeros((1, 1, 1))   # Euler needs one buffer
     start = time.perf_counter()
     steps = K.sg_solve(rho, *flat, int(stages), nsteps, times, snaps, u1, u2, rings)
     loop_seconds = time.perf_counter() - start
@@ -322,7 +325,7 @@ def _snapshot_fields(equation, grid, density, potential, want_velocity=True,
     """Mass, outer-layer mass fraction and min rho ``(nt,)`` of the snapshots ``density``
     ``(nt, *shape)``, and as asked the velocity ``(nt, d, *shape)`` with the face velocities
     and the energy ``(nt,)``: one compiled pass per snapshot (``potential`` from
-    :func:`_potential`).
+    :func:`_potential`; only read for the velocity and the energy).
 
     The same values as :meth:`GradientFlow.velocity` (central differences of xi, one-sided at
     the walls; bitwise), u = -(xi_{j+1} - xi_j) / h on the faces (zero on the walls; bitwise),
@@ -343,6 +346,7 @@ def _snapshot_fields(equation, grid, density, potential, want_velocity=True,
     m = float(getattr(equation, "m", 2.0))   # unused by the linear kernel branch
     h = np.array((1.0,) * (3 - d) + tuple(grid.spacing))
     xi = np.empty(shape) if want_velocity else dummy
+    kernel = K.snapshot_fields if grid.size < PARALLEL_CELLS else K.snapshot_fields_parallel
     for k in range(nt):
         v = [dummy] * 3
         f = [dummy] * 3
@@ -350,8 +354,8 @@ def _snapshot_fields(equation, grid, density, potential, want_velocity=True,
             v[3 - d:] = [velocity[k, a].reshape(shape) for a in range(d)]
             f[3 - d:] = [faces[a][k].reshape(shape[:3 - d] + faces[a].shape[1:])
                          for a in range(d)]
-        K.snapshot_fields(density[k].reshape(shape), potential, kind, equation.D, m, h, real,
-                          want_velocity, want_energy, xi, *v, *f, sums[k])
+        kernel(density[k].reshape(shape), potential, kind, equation.D, m, h, real,
+               want_velocity, want_energy, xi, *v, *f, sums[k])
     total = sums[..., 0].sum(1)
     with np.errstate(invalid="ignore", divide="ignore"):
         walls = np.where(total > 0, sums[..., 1].sum(1) / total, 0.0)
@@ -453,12 +457,17 @@ def solve(equation: GradientFlow, grid: Grid, rho0, times, *, order: int = 2,
         run_seconds=run_seconds))
 
 
+def _deferred_fields(equation, grid, density, velocity: bool) -> dict:
+    """The velocity and face velocities (``velocity`` True) or the energy of the snapshots."""
+    return _snapshot_fields(equation, grid, density, _potential(equation, grid), velocity,
+                            not velocity)
+
+
 def _package(equation, grid, times, density, diag, settings) -> GridSolution:
     """The GridSolution of a solve: mass and wall diagnostics now (one cheap pass), velocity,
     face velocities and energy on first access (they cost a logarithm per cell and snapshot,
     several times the time loop on large grids)."""
-    potential = _potential(equation, grid)
-    sums = _snapshot_fields(equation, grid, density, potential, False, False)
+    sums = _snapshot_fields(equation, grid, density, np.empty((1, 1, 1)), False, False)
     if equation.is_linear and not sums["min"].min() > 0:
         raise ValueError(f"the density reached {sums['min'].min():.3e}: it must stay > 0 for "
                          "log rho (Heat / FokkerPlanck)")
@@ -473,8 +482,8 @@ def _package(equation, grid, times, density, diag, settings) -> GridSolution:
     if min(grid.shape) < 3:   # numpy.gradient's rule: say so now, not on first access
         raise ValueError(f"every axis needs >= 3 cells for the second-order velocity, got "
                          f"shape {grid.shape}")
-    fields = Deferred(_snapshot_fields, equation, grid, density, potential, True, False)
-    energy = Deferred(_snapshot_fields, equation, grid, density, potential, False, True)
+    fields = Deferred(_deferred_fields, equation, grid, density, True)
+    energy = Deferred(_deferred_fields, equation, grid, density, False)
     return GridSolution(equation=equation, grid=grid, times=times, density=density,
                         velocity=DeferredItem(fields, "velocity"),
                         face_velocity=DeferredItem(fields, "face_velocity"), mass=sums["mass"],
