@@ -100,7 +100,7 @@ def test_default_solve_is_bitwise_identical_on_1_and_2_threads(monkeypatch):
     monkeypatch.setattr(FV, "MIN_BLOCK_ROWS", 8)   # several blocks on a small grid
     monkeypatch.setattr(FV, "PARALLEL_CELLS", 16)
     eq = FokkerPlanck(D=0.5, kappa=1.0, dim=2)
-    grid = Grid.cube(4.0, 40, 2)
+    grid = Grid.cube(5.0, 40, 2)
     rho0 = grid.sample_field(lambda x: np.exp(-((x - 0.5) ** 2).sum(1)))
     runs = []
     before = numba.get_num_threads()
@@ -153,7 +153,7 @@ def test_compiled_post_processing_equals_the_numpy_definitions(eq, grid, paralle
 
 def test_fields_are_computed_on_first_access_and_pickle():
     eq = FokkerPlanck(D=0.5, kappa=1.0, dim=2)
-    grid = Grid.cube(4.0, 12, 2)
+    grid = Grid.cube(5.0, 12, 2)
     rho0 = grid.sample_field(lambda x: np.exp(-(x ** 2).sum(1)))
     sol = solve(eq, grid, rho0, [0.0, 0.1, 0.2])
     assert "_lazy_velocity" in sol.__dict__
