@@ -8,7 +8,7 @@ import numpy as np
 from ..equations import GradientFlow
 from ..grid import Grid
 
-__all__ = ["GridSolution", "Deferred"]
+__all__ = ["GridSolution", "Deferred", "DeferredItem"]
 
 
 class Deferred:
