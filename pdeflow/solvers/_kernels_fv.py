@@ -276,13 +276,11 @@ def cch_stage(src, base, out, V, inv_h, kind, D, m, order, c_base, c_src, dt, sc
 
 
 @numba.njit(**_CCH_JIT)
-def cch_limit(rho, V, inv_h, kind, D, m, red):
-    """The step limit of ``rho`` alone (the reductions of a stage without its update); red
-    (>= 1, 4) scratch."""
+def cch_limit(rho, V, inv_h, kind, D, m, scr, red):
+    """The step limit of ``rho`` alone (the reductions of a stage without its update); scr
+    (>= 3, >= n2), red (>= 1, 4) scratch."""
     n0, n1, n2 = rho.shape
-    x = np.empty(n2)
-    xn = np.empty(n2)
-    au = np.empty(n2)
+    x, xn, au = scr[0, :n2], scr[1, :n2], scr[2, :n2]
     a0 = a1 = a2 = rmax = 0.0
     for i in range(n0):
         for j in range(n1):
@@ -339,7 +337,7 @@ def cch_solve(rho, V, inv_h, kind, D, m, order, stages, cfl, dt_user, times, sna
             if steps >= max_steps:
                 status = STEP_BUDGET
                 break
-            limit = cch_limit(cur, V, inv_h, kind, D, m, red)
+            limit = cch_limit(cur, V, inv_h, kind, D, m, scratch[0], red)
             if limit < 0.0:
                 status = NONFINITE
                 break

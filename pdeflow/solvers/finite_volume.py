@@ -183,7 +183,7 @@ def stable_time_step(equation: GradientFlow, grid: Grid, rho, *, order: int = 2,
     kind = K.LINEAR if equation.is_linear else K.POROUS
     m = getattr(equation, "m", 2.0)   # unused by the linear kernel branch
     limit = K.cch_limit(r, _potential(equation, grid), _padded_inv_h(grid), kind, equation.D,
-                        float(m), np.empty((1, 4)))
+                        float(m), np.empty((3, shape[2])), np.empty((1, 4)))
     if limit < 0:
         raise ValueError("the velocity is not finite: rho must be > 0 for log rho")
     return float(limit)
