@@ -355,11 +355,13 @@ def cch_solve(rho, V, inv_h, kind, D, m, order, stages, cfl, dt_user, times, sna
                     dt = target - t
                 ok = True
                 if stages == 1:
-                    cch_stage(cur, cur, new, V, inv_h, kind, D, m, order, 0.0, 1.0, dt, scratch, red)
+                    cch_stage(cur, cur, new, V, inv_h, kind, D, m, order, 0.0, 1.0, dt, scratch,
+                              red)
                 else:
-                    cch_stage(cur, cur, u1, V, inv_h, kind, D, m, order, 0.0, 1.0, dt, scratch, red)
-                    lim = cch_stage(u1, cur, u2, V, inv_h, kind, D, m, order, 0.75, 0.25, dt, scratch,
-                                     red)
+                    cch_stage(cur, cur, u1, V, inv_h, kind, D, m, order, 0.0, 1.0, dt, scratch,
+                              red)
+                    lim = cch_stage(u1, cur, u2, V, inv_h, kind, D, m, order, 0.75, 0.25, dt,
+                                    scratch, red)
                     if lim >= 0.0 and dt <= lim * (1.0 + 1e-12):
                         lim = cch_stage(u2, cur, new, V, inv_h, kind, D, m, order, 1.0 / 3.0,
                                          2.0 / 3.0, dt, scratch, red)
