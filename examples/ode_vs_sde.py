@@ -53,6 +53,8 @@ def parse(argv=None):
     p.add_argument("--keep-samples", action="store_true",
                    help="store the ODE / SDE / two reference sample sets (n-samples each) in "
                         "--out, for the debiased distances of ode_vs_sde_distances.py")
+    p.add_argument("--no-floors", action="store_true",
+                   help="skip the exact-score floors (another process of the same study ran them)")
     p.add_argument("--n-distance", type=int, default=0,
                    help="points per set for the exact W2 columns (0: all n-samples)")
     p.add_argument("--targets", default=",".join(TOY_TARGETS), help="comma-separated names")
@@ -112,7 +114,7 @@ def run(args) -> str:
     have_floor = {(f["target"], int(f["seed"])) for f in floors}
     for seed in seeds:
         for name in targets:
-            if (name, seed) in have_floor:
+            if (name, seed) in have_floor or args.no_floors:
                 continue
             t0 = time.perf_counter()
             floors.append(floor_case(name, seed, floor_cfg, keep_samples=args.keep_samples))
