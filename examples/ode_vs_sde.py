@@ -25,7 +25,8 @@ import numpy as np
 import torch
 
 from pdeflow.learn.toy_targets import TOY_TARGETS
-from pdeflow.reproductions.ode_vs_sde import (StudyConfig, floor_case, load_results, make_truth,
+from pdeflow.reproductions.ode_vs_sde import (StudyConfig, evaluate_model, floor_case,
+                                           load_results, make_truth, model_from_checkpoint,
                                            profile_record, profile_times, run_case,
                                            save_results, train_model)
 from pdeflow.reproductions.checkpoint import TorchCheckpoint
@@ -47,6 +48,9 @@ def parse(argv=None):
                    help="save each network's training state there every --checkpoint-every "
                         "steps (atomically); with --resume an interrupted run continues")
     p.add_argument("--checkpoint-every", type=int, default=1000)
+    p.add_argument("--keep-checkpoints", action="store_true",
+                   help="keep every checkpoint as <name>_step<k>.pt (networks part-way through "
+                        "the schedule; see --evaluate)")
     p.add_argument("--resume", action="store_true",
                    help="continue from the checkpoints in --checkpoint-dir and keep the runs "
                         "already in --out (bit-for-bit the same networks as an uninterrupted run)")
@@ -55,6 +59,10 @@ def parse(argv=None):
                         "--out, for the debiased distances of ode_vs_sde_distances.py")
     p.add_argument("--no-floors", action="store_true",
                    help="skip the exact-score floors (another process of the same study ran them)")
+    p.add_argument("--evaluate", nargs="+", default=None, metavar="CKPT",
+                   help="no training: sample and measure the networks of these checkpoint "
+                        "files (e.g. part-way through a schedule) with --n-samples points; "
+                        "rows get the checkpoint's step")
     p.add_argument("--n-distance", type=int, default=0,
                    help="points per set for the exact W2 columns (0: all n-samples)")
     p.add_argument("--targets", default=",".join(TOY_TARGETS), help="comma-separated names")
@@ -93,7 +101,8 @@ def _checkpoint(args, cfg, name: str, w: float, seed: int):
         return None
     path = os.path.join(args.checkpoint_dir, f"{name}_wR{w:g}_seed{seed}.pt")
     identity = {"target": name, "w_R": w, "seed": seed, "config": dataclasses.asdict(cfg)}
-    return TorchCheckpoint(path, args.checkpoint_every, identity, resume=args.resume)
+    return TorchCheckpoint(path, args.checkpoint_every, identity, resume=args.resume,
+                           keep=args.keep_checkpoints)
 
 
 def run(args) -> str:
@@ -141,6 +150,35 @@ def run(args) -> str:
                       f"train {r['train_seconds']:.0f} s ({time.perf_counter() - t0:.0f} s)",
                       flush=True)
     print(f"total {time.perf_counter() - start:.0f} s", flush=True)
+    return args.out
+
+
+def evaluate(args) -> str:
+    """Rows of --evaluate: one per checkpoint, measured like a finished run."""
+    import json
+
+    torch.set_num_threads(1)
+    records, floors, start = [], [], time.perf_counter()
+    for path in args.evaluate:
+        identity = json.loads(torch.load(path, weights_only=False)["identity"])
+        cfg_dict = {**identity["config"], "hidden": tuple(identity["config"]["hidden"]),
+                    "n_samples": args.n_samples, "n_distance": args.n_distance}
+        cfg = StudyConfig(**cfg_dict)
+        name, w, seed = identity["target"], float(identity["w_R"]), int(identity["seed"])
+        model, step = model_from_checkpoint(path, cfg, seed)
+        t0 = time.perf_counter()
+        record = evaluate_model(model, name, w, seed, cfg, make_truth(name, cfg),
+                                keep_samples=args.keep_samples)
+        record.update({"step": float(step), "schedule_steps": float(cfg.steps),
+                       "wall_seconds": time.perf_counter() - t0})
+        records.append(record)
+        meta = {"checkpoints": list(args.evaluate[:len(records)]),
+                "profile_times": profile_times(cfg).tolist(),
+                "seconds": time.perf_counter() - start, "load_now": os.getloadavg()[0]}
+        save_results(args.out, records, floors, cfg, meta)
+        print(f"{path}: step {step} w_R={w:g} seed={seed} eps2_profile="
+              f"{record['eps2_profile']:.4f} ode-sde={record['w2sq_ode_sde']:.4f} "
+              f"({time.perf_counter() - t0:.0f} s)", flush=True)
     return args.out
 
 
@@ -330,6 +368,9 @@ def report(path: str, figure_path: str) -> None:
 
 def main(argv=None):
     args = parse(argv)
+    if args.evaluate:
+        evaluate(args)
+        return
     path = args.report or (add_profiles(args.add_profiles) if args.add_profiles else run(args))
     report(path, args.figure)
 

@@ -30,12 +30,16 @@ class TorchCheckpoint:
     identity : JSON-able dict describing the run; a stored checkpoint with another identity is
         refused on load.
     resume : if False, :meth:`load` ignores an existing file (a fresh run overwrites it).
+    keep : also keep a copy of every save as ``<stem>_step<k>.pt`` beside ``path`` (networks
+        part-way through the schedule, for comparing runs at equal steps).
     """
 
-    def __init__(self, path, every: int, identity: dict | None = None, resume: bool = True):
+    def __init__(self, path, every: int, identity: dict | None = None, resume: bool = True,
+                 keep: bool = False):
         if isinstance(every, bool) or int(every) != every or every < 1:
             raise ValueError(f"every must be an integer >= 1, got {every!r}")
         self.path, self.every, self.resume = Path(path), int(every), bool(resume)
+        self.keep = bool(keep)
         self.identity = json.dumps(identity or {}, sort_keys=True)
         self.saves = 0
 
@@ -51,5 +55,9 @@ class TorchCheckpoint:
 
     def save(self, state: dict) -> None:
         """Write ``state`` (plus the identity) atomically."""
-        atomic_file(self.path, lambda tmp: torch.save({**state, "identity": self.identity}, tmp))
+        full = {**state, "identity": self.identity}
+        atomic_file(self.path, lambda tmp: torch.save(full, tmp))
+        if self.keep:
+            copy = self.path.with_name(f"{self.path.stem}_step{state['step']}{self.path.suffix}")
+            atomic_file(copy, lambda tmp: torch.save(full, tmp))
         self.saves += 1

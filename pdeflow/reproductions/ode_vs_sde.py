@@ -37,8 +37,9 @@ from ..solvers.backward import sample_backward
 from ..validation.metrics import wasserstein
 
 __all__ = ["StudyConfig", "Truth", "EQUATION", "make_truth", "score_target", "make_model",
-           "train_model", "backward_pair", "distances", "error_profile", "profile_eps2",
-           "profile_times", "run_case", "floor_case", "save_results", "load_results"]
+           "train_model", "evaluate_model", "model_from_checkpoint", "backward_pair",
+           "distances", "error_profile", "profile_eps2", "profile_times", "run_case",
+           "floor_case", "save_results", "load_results"]
 
 
 @dataclass(frozen=True)
@@ -211,6 +212,21 @@ def run_case(name: str, residual_weight: float, seed: int, config: StudyConfig,
     start = time.perf_counter()
     model, result = train_model(name, residual_weight, seed, config, equation, checkpoint)
     train_s = time.perf_counter() - start
+    tail = max(1, config.steps // 10)
+    record = evaluate_model(model, name, residual_weight, seed, config, truth, equation,
+                            keep_samples)
+    record.update({"dsm_loss": float(np.mean(result.extra["dsm"][-tail:])),
+                   "residual_loss": (float(np.mean(result.extra["residual"][-tail:]))
+                                     if result.extra["residual"] else float("nan")),
+                   "train_seconds": train_s})
+    return record
+
+
+def evaluate_model(model, name: str, residual_weight: float, seed: int, config: StudyConfig,
+                   truth: Truth, equation: FokkerPlanck = EQUATION,
+                   keep_samples: bool = False) -> dict:
+    """Everything :func:`run_case` measures on a trained ``model`` (eps^2, profile, samplers,
+    distances; no training columns)."""
     eps_full = field_error(model, score_target(truth, config.t_min, config.T), config.n_eval,
                            seed=[seed, 1])
     eps_early = field_error(model, score_target(truth, config.t_min, 1.0), config.n_eval,
@@ -223,17 +239,25 @@ def run_case(name: str, residual_weight: float, seed: int, config: StudyConfig,
     sample_s = time.perf_counter() - start
     ref_a = truth.sample(config.t_min, config.n_samples, [seed, 5])
     ref_b = truth.sample(config.t_min, config.n_samples, [seed, 6])
-    tail = max(1, config.steps // 10)
     record = profile_record(model, truth, config, seed)
     record.update({"target": name, "w_R": float(residual_weight), "seed": int(seed),
                    "eps2": eps_full.eps2, "eps2_se": eps_full.stderr,
                    "eps2_early": eps_early.eps2, "eps2_early_se": eps_early.stderr,
-                   "dsm_loss": float(np.mean(result.extra["dsm"][-tail:])),
-                   "residual_loss": (float(np.mean(result.extra["residual"][-tail:]))
-                                     if result.extra["residual"] else float("nan")),
-                   "train_seconds": train_s, "sample_seconds": sample_s})
+                   "sample_seconds": sample_s})
     record.update(_distances_of(config, ode, sde, ref_a, ref_b, keep_samples))
     return record
+
+
+def model_from_checkpoint(path, config: StudyConfig, seed: int,
+                          equation: FokkerPlanck = EQUATION):
+    """(model, step): the network of :func:`make_model` with the weights of a training
+    checkpoint (:class:`~pdeflow.reproductions.checkpoint.TorchCheckpoint` file)."""
+    import torch
+
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    model = make_model(config, seed, equation)
+    model.load_state_dict(state["model"])
+    return model, int(state["step"])
 
 
 def _distances_of(config: StudyConfig, ode, sde, ref_a, ref_b, keep_samples: bool) -> dict:
