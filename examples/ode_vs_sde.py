@@ -59,10 +59,13 @@ def parse(argv=None):
                         "--out, for the debiased distances of ode_vs_sde_distances.py")
     p.add_argument("--no-floors", action="store_true",
                    help="skip the exact-score floors (another process of the same study ran them)")
-    p.add_argument("--evaluate", nargs="+", default=None, metavar="CKPT",
+    p.add_argument("--evaluate", nargs="*", default=None, metavar="CKPT",
                    help="no training: sample and measure the networks of these checkpoint "
                         "files (e.g. part-way through a schedule) with --n-samples points; "
                         "rows get the checkpoint's step")
+    p.add_argument("--floor-seeds", default=None,
+                   help="with --evaluate and no checkpoints: only the exact-score floors of "
+                        "these comma-separated seeds (--targets, --n-samples points)")
     p.add_argument("--n-distance", type=int, default=0,
                    help="points per set for the exact W2 columns (0: all n-samples)")
     p.add_argument("--targets", default=",".join(TOY_TARGETS), help="comma-separated names")
@@ -159,6 +162,19 @@ def evaluate(args) -> str:
 
     torch.set_num_threads(1)
     records, floors, start = [], [], time.perf_counter()
+    if args.floor_seeds:
+        cfg = StudyConfig(n_samples=args.n_samples, n_distance=args.n_distance)
+        for seed in (int(s) for s in args.floor_seeds.split(",")):
+            for name in args.targets.split(","):
+                t0 = time.perf_counter()
+                floors.append(floor_case(name, seed, cfg, keep_samples=args.keep_samples))
+                floors[-1]["wall_seconds"] = time.perf_counter() - t0
+                save_results(args.out, records, floors, cfg, {
+                    "profile_times": profile_times(cfg).tolist(),
+                    "seconds": time.perf_counter() - start})
+                print(f"floor {name} seed={seed}: ode-sde={floors[-1]['w2sq_ode_sde']:.4f} "
+                      f"({time.perf_counter() - t0:.0f} s)", flush=True)
+        return args.out
     for path in args.evaluate:
         identity = json.loads(torch.load(path, weights_only=False)["identity"])
         cfg_dict = {**identity["config"], "hidden": tuple(identity["config"]["hidden"]),
@@ -368,7 +384,7 @@ def report(path: str, figure_path: str) -> None:
 
 def main(argv=None):
     args = parse(argv)
-    if args.evaluate:
+    if args.evaluate is not None:
         evaluate(args)
         return
     path = args.report or (add_profiles(args.add_profiles) if args.add_profiles else run(args))

@@ -91,7 +91,7 @@ def _gauss(mean):
 
 ESTIMATORS = {
     "exact": (lambda x, y: wasserstein(x, y) ** 2, 2000),
-    "sinkhorn": (lambda x, y: sinkhorn_divergence(x, y, 0.01, tol=1e-5), 1000),
+    "sinkhorn": (lambda x, y: sinkhorn_divergence(x, y, 0.01, tol=1e-5), 400),
     "histogram": (lambda x, y: histogram_w2sq(x, y).w2sq, 20000),
 }
 
