@@ -9,6 +9,11 @@ SDE-vs-ODE, SDE-vs-target, ODE-vs-target, with the plug-in bias W2^2(target, tar
     PYTHONPATH=. python examples/ode_vs_sde.py --quick              # ~30 s smoke run
     PYTHONPATH=. python examples/ode_vs_sde.py                      # the docs table (~30 min)
     PYTHONPATH=. python examples/ode_vs_sde.py --report results/ode_vs_sde.h5   # table + figure
+    # issue 18: resumable long runs that keep their samples, then the debiased distances
+    PYTHONPATH=. python examples/ode_vs_sde.py --targets gaussian_mixture --weights 10 \
+        --seed-list 0 --steps 20000 --n-samples 20000 --keep-samples --checkpoint-dir ckpt \
+        --resume --out results/w10_s0.h5
+    PYTHONPATH=. python examples/ode_vs_sde_distances.py results/w10_s0.h5
 
 Writes results/ode_vs_sde.h5 (after every run, atomically), then prints the tables (markdown) and
 saves docs/img/ode_vs_sde.png and docs/img/ode_vs_sde_profile.png (score error e(t)).

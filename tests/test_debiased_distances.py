@@ -118,6 +118,9 @@ def test_a_known_shift_is_recovered(name):
     rng = np.random.default_rng(13)
     values = [bias.subtract(dist(_gauss(np.zeros(2))(n, rng), _gauss(dmu)(n, rng)))
               for _ in range(3)]
+    # W2^2(x, x' + d) = W2^2(x, x') + |d|^2 - 2 d.(mean x - mean x') for any clouds, so the
+    # shifted pair carries one more fluctuation than the same-law pair: sd 2 |d| SD sqrt(2 / n)
+    cross = 2 * np.linalg.norm(dmu) * SD * math.sqrt(2.0 / n)
     # the histogram moves each point to its bin centre (variance h^2 / 6 per 2-D point)
     slack = (4.0 / 64) ** 2 / 6 if name == "histogram" else 0.0
-    assert abs(np.mean(values) - truth) <= K * bias.sd + slack
+    assert abs(np.mean(values) - truth) <= K * (bias.sd + cross) + slack
