@@ -237,7 +237,7 @@ def histogram_w2sq(x, y, box=(-2.0, 2.0), bins: int = 64,
     linear program (exact, and fast: at most ``bins^2`` = 4096 supports).
 
     Binning moves each point by at most half a bin diagonal, so the value differs from W2^2 of
-    the clouds by a discretisation term of order h |W2| + h^2 (h = (hi - lo) / bins); between
+    the clouds by a discretisation term of order h W2 + h^2 (h = (hi - lo) / bins); between
     two samples of one law it is a plug-in bias like any other, measured in docs/ode_vs_sde.md.
     """
     x, y = _pair(x, y)
