@@ -1,38 +1,52 @@
-"""Confined porous medium (m = 2, D = 1, kappa = 1): time to a given accuracy, pdeflow vs py-pde.
+"""Confined porous medium (m = 2, D = 1, kappa = 1): throughput and time to a given accuracy,
+pdeflow vs py-pde, in 1-D, 2-D and 3-D.
 
 Problem: d_t rho = Lap(rho^2) + div(x rho) from the confined Barenblatt profile at t = 0
-(pdeflow.exact.ConfinedBarenblatt, tau0 = 1) to T = 0.5, in 1-D and 2-D on the box of half width
-1.5 x the initial support radius. Error: L1 distance to the closed form at T divided by the mass.
+(pdeflow.exact.ConfinedBarenblatt, tau0 = 1) to T = 0.5 on the box of half width 1.5 x the initial
+support radius. Error: L1 distance to the closed form at T divided by the mass.
 
-* pdeflow: ``solve()`` defaults (CCH upwind, minmod reconstruction, SSP-RK3, adaptive CFL step).
-* py-pde: ``PDE({"c": "laplace(c**2) + d c + x . grad c"})`` (central differences, Neumann walls),
-  explicit Euler with the fixed step 0.4 h^2 / (2 d m max c^(m-1)) (its stability limit), serial
-  numba. Its minimum density and mass drift are recorded: central differences are not positivity
-  preserving and the expanded drift is not conservative. Where c < 0, laplace(c**2) is backward
-  diffusion and the run blows up on fine grids, so a second, sign-safe variant
-  ``laplace(c * abs(c))`` (what a careful user would write) is timed as well.
+* pdeflow: ``solve()`` defaults (CCH upwind, minmod reconstruction, SSP-RK3, adaptive CFL step
+  cfl = 0.4); seconds = ``diagnostics["loop_seconds"]`` (the compiled time loop).
+* py-pde: ``PDE({"c": "laplace(c * abs(c)) + d c + x . grad c"})`` (central differences, Neumann
+  walls; the sign-safe form: ``laplace(c**2)`` is backward diffusion where c < 0 and blows up, see
+  ``--as-written``), explicit Euler with the fixed step 0.4 h^2 / (2 d m max c^(m-1)) (0.4 of its
+  stability limit), serial numba stepper; seconds = the compiled stepper only.
 
-For each code the grids are refined until the target error is met; the wall time (median of
-repeats, compile time excluded and reported apart) at the first grid that meets it is compared.
+Time to error: pdeflow is refined until it meets the target. py-pde's errors on its grids are
+computed with its numpy backend (same scheme, no compile), and only the first grid meeting the
+target is compiled with numba (compile time printed apart) and timed. The two are then timed
+interleaved repeat by repeat (benchmarks/_harness.py).
 
-Usage: python benchmarks/bench_fv_porous.py [--quick]
+Throughput, on py-pde's target grid: cell-updates/s counted per time step (one SSP-RK3 step of
+pdeflow = 3 right-hand-side evaluations + 1 step-limit pass; one Euler step of py-pde = 1
+right-hand side) and per right-hand-side evaluation (pdeflow's steps x 3), both serial (the
+pdeflow kernels have no threaded variant: see the comment in pdeflow/solvers/_kernels_fv.py).
+
+Usage: python benchmarks/bench_fv_porous.py [--dims 1 2 3] [--repeats 5] [--as-written]
 """
 from __future__ import annotations
 
 import argparse
 import os
+import sys
 import time
 import warnings
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import numpy as np  # noqa: E402
+from _harness import interleave, machine_line, ratio, report  # noqa: E402
 
 from pdeflow.exact import ConfinedBarenblatt  # noqa: E402
 from pdeflow.grid import Grid  # noqa: E402
 from pdeflow.solvers import solve  # noqa: E402
 
 M, T = 2.0, 0.5
+#: dim -> (target relative L1 error, pdeflow grids, py-pde grids), refined in this order.
+CASES = {1: (3e-3, [50, 100, 200], [200, 400, 800]),
+         2: (2e-2, [32, 48, 64], [96, 128, 192]),
+         3: (6e-2, [16, 24, 32], [32, 48])}
 
 
 def setup(dim, n):
@@ -47,120 +61,178 @@ def rel_error(grid, rho, reference, mass):
     return float(grid.integrate(np.abs(rho - reference)) / mass)
 
 
-def pdeflow_case(dim, n, repeats):
-    exact, grid, rho0, reference = setup(dim, n)
-    seconds = []
-    for _ in range(repeats):
+class Ours:
+    """pdeflow's default solve on one grid; ``run`` is one timed repeat."""
+
+    def __init__(self, dim, n, T_end=T):
+        self.exact, self.grid, self.rho0, self.reference = setup(dim, n)
+        self.T_end, self.n = T_end, n
+
+    def run(self):
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", RuntimeWarning)
-            sol = solve(exact.equation, grid, rho0, [0.0, T])
-        seconds.append(sol.diagnostics["run_seconds"])
-    rho = sol.density[-1]
-    return dict(n=n, error=rel_error(grid, rho, reference, exact.mass),
-                seconds=float(np.median(seconds)), steps=sol.diagnostics["steps"],
-                compile=sol.diagnostics["compile_seconds"], min_density=float(rho.min()),
-                mass_drift=float(abs(sol.mass[-1] / sol.mass[0] - 1)))
+            self.sol = solve(self.exact.equation, self.grid, self.rho0, [0.0, self.T_end])
+        return self.sol.diagnostics["loop_seconds"]
+
+    def row(self):
+        sol, rho = self.sol, self.sol.density[-1]
+        return dict(code="pdeflow", n=self.n, error=rel_error(self.grid, rho, self.reference,
+                                                            self.exact.mass),
+                    steps=sol.diagnostics["steps"], min_density=float(rho.min()),
+                    mass_drift=float(abs(sol.mass[-1] / sol.mass[0] - 1)))
 
 
-def pypde_case(dim, n, repeats, sign_safe=False):
-    import pde
+class Peer:
+    """py-pde's explicit Euler on one grid (numba stepper compiled on demand)."""
 
-    pde.config["backend.numba.multithreading"] = "never"
-    exact, grid, rho0, reference = setup(dim, n)
-    names = "xyz"[:dim]
-    drift = " + ".join(f"{v} * d_d{v}(c)" for v in names)
-    power = f"c * abs(c)**{M - 1:g}" if sign_safe else f"c**{M:g}"
-    equation = pde.PDE({"c": f"laplace({power}) + {dim} * c + {drift}"})
-    box = [[lo, hi] for lo, hi in zip(grid.lower, grid.upper)]
-    state = pde.ScalarField(pde.CartesianGrid(box, list(grid.shape)), rho0)
-    h = min(grid.spacing)
-    dt = 0.4 * h * h / (2 * dim * M * rho0.max() ** (M - 1))
-    solver = pde.EulerSolver(equation, adaptive=False)
-    start = time.perf_counter()
-    stepper = solver.make_stepper(state, dt=dt)
-    stepper(state.copy(), 0.0, dt)
-    compile_seconds = time.perf_counter() - start
-    seconds = []
-    for _ in range(repeats):
-        field = state.copy()
+    def __init__(self, dim, n, T_end=T, sign_safe=True):
+        import pde
+
+        pde.config["backend.numba.multithreading"] = "never"
+        self.exact, self.grid, self.rho0, self.reference = setup(dim, n)
+        self.n, self.T_end = n, T_end
+        names = "xyz"[:dim]
+        drift = " + ".join(f"{v} * d_d{v}(c)" for v in names)
+        power = f"c * abs(c)**{M - 1:g}" if sign_safe else f"c**{M:g}"
+        self.equation = pde.PDE({"c": f"laplace({power}) + {dim} * c + {drift}"})
+        box = [[lo, hi] for lo, hi in zip(self.grid.lower, self.grid.upper)]
+        self.state = pde.ScalarField(pde.CartesianGrid(box, list(self.grid.shape)), self.rho0)
+        h = min(self.grid.spacing)
+        self.dt = 0.4 * h * h / (2 * dim * M * self.rho0.max() ** (M - 1))
+        self.stepper = None
+
+    def _stepper(self, backend):
+        import pde
+
+        return pde.EulerSolver(self.equation, backend=backend, adaptive=False).make_stepper(
+            self.state, dt=self.dt)
+
+    def compile(self):
+        """Build the numba stepper and run one step; returns the seconds."""
         start = time.perf_counter()
-        with np.errstate(all="ignore"):
-            t_end = stepper(field, 0.0, T - 0.5 * dt)   # stops at the first t >= T - dt/2
-        seconds.append(time.perf_counter() - start)
-    rho = field.data
-    mass0 = grid.integrate(rho0)
-    return dict(n=n, error=rel_error(grid, rho, reference, exact.mass),
-                seconds=float(np.median(seconds)), steps=int(round(t_end / dt)),
-                compile=compile_seconds, min_density=float(rho.min()),
-                mass_drift=float(abs(grid.integrate(rho) / mass0 - 1)), t_end=float(t_end))
+        self.stepper = self._stepper("numba")
+        self.stepper(self.state.copy(), 0.0, self.dt)
+        return time.perf_counter() - start
+
+    def run(self, stepper=None):
+        stepper = stepper or self.stepper
+        self.field = self.state.copy()
+        start = time.perf_counter()
+        with np.errstate(all="ignore"):   # stops at the first t >= T - dt/2
+            self.t_end = stepper(self.field, 0.0, self.T_end - 0.5 * self.dt)
+        return time.perf_counter() - start
+
+    def error_only(self):
+        """Run once with the numpy backend (no compile); returns the row."""
+        self.run(self._stepper("numpy"))
+        return self.row()
+
+    def row(self):
+        rho = self.field.data
+        mass0 = self.grid.integrate(self.rho0)
+        return dict(code="py-pde", n=self.n, steps=int(round(self.t_end / self.dt)),
+                    error=rel_error(self.grid, rho, self.reference, self.exact.mass),
+                    min_density=float(rho.min()),
+                    mass_drift=float(abs(self.grid.integrate(rho) / mass0 - 1)))
 
 
-def time_to_target(run, dim, ns, target, repeats):
-    """Refine until the error is <= target; returns (rows, first row meeting it or None)."""
+def rows_error(case):
+    return case.row()["error"]
+
+
+def print_row(r):
+    print(f"  {r['code']:>8} {r['n']:>5} {r['error']:>10.2e} {r['steps']:>7} "
+          f"{r['min_density']:>10.2e} {r['mass_drift']:>10.1e}")
+
+
+def first_meeting(make, ns, target):
+    """Refine until the error is <= target; returns (case, rows): the first case meeting it, or
+    (not met) the last case tried with rows[-1]["error"] > target."""
     rows = []
     for n in ns:
-        row = run(dim, n, repeats)
+        case = make(n)
+        row = case.error_only() if isinstance(case, Peer) else (case.run(), case.row())[1]
         rows.append(row)
+        print_row(row)
         if row["error"] <= target:
-            return rows, row
-        if not np.isfinite(row["error"]):   # blew up; finer grids (smaller h^2 steps) do too
+            return case, rows
+        if not np.isfinite(row["error"]):
             break
-    return rows, None
+    return case, rows
+
+
+def bench_dim(dim, repeats, sign_safe):
+    target, ours_ns, peer_ns = CASES[dim]
+    print(f"\n{dim}-D confined porous medium m = {M:g}, T = {T}, target relative L1 error "
+          f"{target:g}")
+    print(f"  {'code':>8} {'n':>5} {'L1 error':>10} {'steps':>7} {'min rho':>10} "
+          f"{'mass drift':>10}")
+    start = time.perf_counter()
+    Ours(dim, 8, 1e-3).run()                       # numba kernels: load the cache / compile
+    print(f"  pdeflow kernels compile/load: {time.perf_counter() - start:.2f} s")
+    ours, _ = first_meeting(lambda n: Ours(dim, n), ours_ns, target)
+    peer, rows = first_meeting(lambda n: Peer(dim, n, sign_safe=sign_safe), peer_ns, target)
+    if rows_error(ours) > target:
+        print(f"  pdeflow did not reach {target:g} on {ours_ns}")
+        return None
+    met = rows[-1]["error"] <= target
+    if not np.isfinite(rows[-1]["error"]):
+        print(f"  py-pde blew up at n = {peer.n}: time to error not measured")
+        return None
+    if not met:   # a finer py-pde grid costs more: the ratio below is a lower bound
+        print(f"  py-pde did not reach {target:g} on {peer_ns} (error {rows[-1]['error']:.2e} "
+              f"at n = {peer.n}); its time at n = {peer.n} gives a LOWER BOUND of the ratio")
+    print(f"  py-pde numba compile at n = {peer.n}: {peer.compile():.1f} s")
+    times = interleave({f"pdeflow n={ours.n}": ours.run, f"py-pde n={peer.n}": peer.run},
+                       repeats)
+    print(f"  numba py-pde at n = {peer.n}: error {peer.row()['error']:.2e} (numpy backend "
+          f"{rows[-1]['error']:.2e})")
+    print(f"  time to error {target:g} (loop seconds):")
+    print(report(times, work=1.0, unit="solves/s", reference=f"py-pde n={peer.n}"))
+    speed = ratio(times, f"pdeflow n={ours.n}", f"py-pde n={peer.n}") + (met,)
+
+    # throughput on py-pde's grid over a fifth of the horizon
+    T_tp = T / 5
+    ours_tp = Ours(dim, peer.n, T_tp)
+    peer_tp = Peer(dim, peer.n, T_tp, sign_safe=sign_safe)
+    peer_tp.stepper = peer.stepper                 # same grid and dt: reuse the compiled stepper
+    tp = interleave({"pdeflow": ours_tp.run, "py-pde": peer_tp.run}, repeats)
+    steps, peer_steps = ours_tp.sol.diagnostics["steps"], peer_tp.row()["steps"]
+    cells = ours_tp.grid.size
+    print(f"  throughput at n = {peer.n} to t = {T_tp:g} ({cells} cells; pdeflow {steps} "
+          f"SSP-RK3 steps = {3 * steps} RHS, py-pde {peer_steps} Euler steps)")
+    per_step = {k: v / (steps if k == "pdeflow" else peer_steps)
+                for k, v in tp.items()}
+    print("  per time step:")
+    print(report(per_step, work=cells, unit="G cell-steps/s", scale=1e-9, reference="py-pde"))
+    per_rhs = {k: v / (3 * steps if k == "pdeflow" else peer_steps)
+               for k, v in tp.items()}
+    print("  per right-hand-side evaluation:")
+    print(report(per_rhs, work=cells, unit="G cell-RHS/s", scale=1e-9, reference="py-pde"))
+    return dict(dim=dim, time_to_error=speed, per_step=ratio(per_step, "pdeflow", "py-pde"),
+                per_rhs=ratio(per_rhs, "pdeflow", "py-pde"))
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--quick", action="store_true", help="one repeat")
-    parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--dims", type=int, nargs="+", default=[1, 2], choices=[1, 2])
+    parser.add_argument("--repeats", type=int, default=5)
+    parser.add_argument("--dims", type=int, nargs="+", default=[1, 2, 3], choices=[1, 2, 3])
+    parser.add_argument("--as-written", action="store_true",
+                        help="py-pde with laplace(c**2) instead of the sign-safe c*abs(c)")
     args = parser.parse_args()
-    repeats = 1 if args.quick else args.repeats
-    cases = [(1, 3e-3, [25, 50, 100, 200, 400, 800, 1600]),
-             (2, 2e-2, [24, 32, 48, 64, 96, 128, 192])]
-    summary = []
-    for dim, target, ns in cases:
-        if dim not in args.dims:
+    start = time.perf_counter()
+    print(machine_line())
+    summary = [bench_dim(d, args.repeats, not args.as_written) for d in args.dims]
+    print("\nsummary (ratio of medians [per-repeat range]):")
+    for s in summary:
+        if s is None:
             continue
-        print(f"\n{dim}-D confined porous medium m = {M:g}, T = {T}, target relative L1 error "
-              f"{target:g} (median of {repeats})")
-        print(f"{'code':>9} {'n':>5} {'L1 error':>10} {'seconds':>9} {'steps':>7} "
-              f"{'min rho':>10} {'mass drift':>10} {'compile s':>9}")
-        found = {}
-        codes = (("pdeflow", pdeflow_case), ("py-pde", pypde_case),
-                 ("py-pde|c|", lambda *a: pypde_case(*a, sign_safe=True)))
-        for name, run in codes:
-            rows, hit = time_to_target(run, dim, ns, target, repeats)
-            for r in rows:
-                print(f"{name:>9} {r['n']:>5} {r['error']:>10.2e} {r['seconds']:>9.4f} "
-                      f"{r['steps']:>7} {r['min_density']:>10.2e} {r['mass_drift']:>10.1e} "
-                      f"{r['compile']:>9.2f}")
-            found[name] = (hit, rows[-1])
-        lines = []
-        ours = found["pdeflow"][0]
-        for peer in ("py-pde", "py-pde|c|"):
-            theirs, last = found[peer]
-            if ours and theirs:
-                ratio = theirs["seconds"] / ours["seconds"]
-                lines.append(f"time to error {target:g}: pdeflow {ours['seconds']:.4f} s "
-                             f"(n={ours['n']}), {peer} {theirs['seconds']:.4f} s "
-                             f"(n={theirs['n']}): ratio {ratio:.1f}x")
-            elif ours and not np.isfinite(last["error"]):
-                ratio = np.nan
-                lines.append(f"time to error {target:g}: pdeflow {ours['seconds']:.4f} s "
-                             f"(n={ours['n']}); {peer} blew up (NaN) at n={last['n']} before "
-                             "reaching it")
-            elif ours:
-                ratio = last["seconds"] / ours["seconds"]
-                lines.append(f"time to error {target:g}: pdeflow {ours['seconds']:.4f} s "
-                             f"(n={ours['n']}); {peer} did not reach it (error "
-                             f"{last['error']:.2e} at n={last['n']} after {last['seconds']:.4f} s)"
-                             f": ratio > {ratio:.1f}x")
-            else:
-                ratio = np.nan
-                lines.append(f"pdeflow did not reach {target:g} on the grids tried")
-            summary.append((dim, target, peer, ratio))
-        line = "\n".join(lines)
-        print(line)
+        bound = "" if s["time_to_error"][3] else "> "
+        print(f"  {s['dim']}-D: time to error {bound}{s['time_to_error'][0]:.1f}x "
+              f"[{s['time_to_error'][1]:.1f}, {s['time_to_error'][2]:.1f}]; throughput per step "
+              f"{s['per_step'][0]:.2f}x [{s['per_step'][1]:.2f}, {s['per_step'][2]:.2f}], per "
+              f"RHS {s['per_rhs'][0]:.2f}x")
+    print(f"wall {time.perf_counter() - start:.0f} s; {machine_line()}")
     return summary
 
 

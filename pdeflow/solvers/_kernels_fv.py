@@ -31,85 +31,232 @@ OK, DT_TOO_LARGE, NONFINITE, STEP_BUDGET = 0, 1, 2, 3
 # ----------------------------------------------------------------------------------------------
 # Carrillo-Chertock-Huang upwind scheme (any gradient flow)
 # ----------------------------------------------------------------------------------------------
-@numba.njit(inline="always")
-def _minmod(a, b):
-    if a > 0.0 and b > 0.0:
-        return min(a, b)
-    if a < 0.0 and b < 0.0:
-        return max(a, b)
-    return 0.0
+# A stage is one pass over the grid, row by row along the contiguous axis 2:
+#     out = c_base base + c_src (src + dt L src),   L src = -div(flux),
+# with the face flux u+ rho_E + u- rho_W, u = -(xi_{c+1} - xi_c) / h, xi = D F'(rho) + V and the
+# reconstructions rho_E = rho_c + s_c / 2, rho_W = rho_{c+1} - s_{c+1} / 2 from the minmod slope s
+# of each cell (s = 0 in the wall cells: one-sided cells keep the cell value). Each slope and each
+# face flux along axes 1 and 2 is computed once: the rows of an axis-0 plane are swept in order
+# carrying the previous row's xi, slope and axis-1 face fluxes; axis-0 faces (3-D) are computed
+# for both sides of a row. The loops over a row are branch-free and vectorise (the max
+# reductions compare int64 bit patterns). A chunk (rows first .. stop-1 of one plane) depends on
+# no other chunk, but the kernels are serial: numba's parallel variant called from the cached
+# solve loop segfaults when loaded from the cache (numba issue 8578), and on this shared 2-core
+# machine two threads were slower than one (docs/scheme.md).
+_CCH_JIT = dict(_JIT, fastmath={"contract"})
+#: Buffers per chunk in the scratch array (see _chunk).
+_CCH_BUFFERS = 16
 
 
 @numba.njit(inline="always")
-def _face_flux(rm, r0, r1, r2, has_m, has_2, xi0, xi1, inv_h, order):
-    """Flux u+ rho_E + u- rho_W through the face between cells 0 and 1 (and |u|).
-
-    rm, r2 are the outer neighbours (used for the minmod slopes when ``order == 2``; a missing
-    neighbour at a wall gives slope 0)."""
-    u = -(xi1 - xi0) * inv_h
-    rho_e, rho_w = r0, r1
-    if order == 2:
-        if has_m:
-            rho_e = r0 + 0.5 * _minmod(r0 - rm, r1 - r0)
-        if has_2:
-            rho_w = r1 - 0.5 * _minmod(r1 - r0, r2 - r1)
-    return max(u, 0.0) * rho_e + min(u, 0.0) * rho_w, abs(u)
+def _minmod_slope(rm, r0, rp):
+    """minmod(r0 - rm, rp - r0), branch-free: the smaller difference if both have one sign."""
+    a = r0 - rm
+    b = rp - r0
+    return max(0.0, min(a, b)) + min(0.0, max(a, b))
 
 
-@numba.njit(**_JIT)
-def cch_potential(rho, V, kind, D, m, xi):
-    """xi = D F'(rho) + V cell by cell (V = kappa |x|^2 / 2 precomputed)."""
-    n0, n1, n2 = rho.shape
-    for i in range(n0):
-        for j in range(n1):
+@numba.njit(inline="always")
+def _absmax(a):
+    """max of the row ``a`` of values >= 0 (a NaN wins), overwriting a[0]. Compared as int64 bit
+    patterns, which order like the values for x >= 0 (NaN above inf), so that the loop
+    vectorises (a float max reduction does not without fast-math)."""
+    bits = a.view(np.int64)
+    top = np.int64(0)
+    for k in range(bits.shape[0]):
+        top = max(top, bits[k])
+    bits[0] = top
+    return a[0]
+
+
+@numba.njit(inline="always")
+def _xi_row(r, V, kind, D, m, out):
+    """out = D F'(r) + V along one row (m = 2 with a literal exponent, so that it folds)."""
+    n = r.shape[0]
+    if kind == LINEAR:
+        for k in range(n):
+            out[k] = D * _log_density(r[k]) + V[k]
+    elif m == 2.0:
+        for k in range(n):
+            out[k] = D * (_pressure(r[k], 2.0) if r[k] > 0.0 else 0.0) + V[k]
+    else:
+        for k in range(n):
+            out[k] = D * (_pressure(r[k], m) if r[k] > 0.0 else 0.0) + V[k]
+
+
+@numba.njit(inline="always")
+def _cross_slopes(rm, r0, rp, s, order):
+    """Minmod slopes of row r0 across the rows (rm, rp the neighbouring rows); 0 if order 1."""
+    if order == 1:
+        s[:] = 0.0
+        return
+    for k in range(r0.shape[0]):
+        s[k] = _minmod_slope(rm[k], r0[k], rp[k])
+
+
+@numba.njit(inline="always")
+def _cross_faces(xa, ra, sa, xb, rb, sb, inv_h, F, au):
+    """Fluxes F through the faces between rows a and b (b after a); returns max |u| (au: row
+    scratch)."""
+    n = ra.shape[0]
+    for k in range(n):
+        u = -(xb[k] - xa[k]) * inv_h
+        F[k] = max(u, 0.0) * (ra[k] + 0.5 * sa[k]) + min(u, 0.0) * (rb[k] - 0.5 * sb[k])
+        au[k] = abs(u)
+    return _absmax(au[:n])
+
+
+@numba.njit(inline="always")
+def _along_faces(r, x, s, inv_h, F, order, au):
+    """Fluxes along the row: F[k] through the face between cells k-1 and k (F[0] = F[n] = 0);
+    s receives the slopes. Returns max |u| (au: row scratch)."""
+    n = r.shape[0]
+    s[0] = 0.0
+    s[n - 1] = 0.0
+    for k in range(1, n - 1 if order == 2 else 1):
+        s[k] = _minmod_slope(r[k - 1], r[k], r[k + 1])
+    F[0] = 0.0
+    F[n] = 0.0
+    au[0] = 0.0
+    for k in range(1, n):
+        u = -(x[k] - x[k - 1]) * inv_h
+        F[k] = max(u, 0.0) * (r[k - 1] + 0.5 * s[k - 1]) + min(u, 0.0) * (r[k] - 0.5 * s[k])
+        au[k] = abs(u)
+    return _absmax(au[:n])
+
+
+@numba.njit(inline="always")
+def _row_max(r, au):
+    """max(0, max r) (au: scratch of >= 1 entry); int64 bit patterns as in _absmax (negative
+    values have negative patterns)."""
+    bits = r.view(np.int64)
+    top = np.int64(0)
+    for k in range(bits.shape[0]):
+        top = max(top, bits[k])
+    au.view(np.int64)[0] = top
+    return au[0]
+
+
+@numba.njit(inline="always")
+def _axis0_faces(src, V, kind, D, m, order, i, j, inv_h0, x0, s0, buf, Fs, Fn):
+    """3-D: fluxes through the faces below (Fs) and above (Fn) row (i, j) along axis 0; buf is
+    (6, n2) scratch. Returns max |u| over them."""
+    n0 = src.shape[0]
+    xm, xp, sm, sp = buf[0], buf[1], buf[2], buf[3]   # buf[4]: |u| scratch
+    amax = 0.0
+    if i > 0:
+        _xi_row(src[i - 1, j], V[i - 1, j], kind, D, m, xm)
+        if i - 1 > 0:
+            _cross_slopes(src[i - 2, j], src[i - 1, j], src[i, j], sm, order)
+        else:
+            sm[:] = 0.0
+        amax = max(amax, _cross_faces(xm, src[i - 1, j], sm, x0, src[i, j], s0, inv_h0, Fs, buf[4]))
+    else:
+        Fs[:] = 0.0
+    if i + 1 < n0:
+        _xi_row(src[i + 1, j], V[i + 1, j], kind, D, m, xp)
+        if i + 2 < n0:
+            _cross_slopes(src[i, j], src[i + 1, j], src[i + 2, j], sp, order)
+        else:
+            sp[:] = 0.0
+        amax = max(amax, _cross_faces(x0, src[i, j], s0, xp, src[i + 1, j], sp, inv_h0, Fn, buf[4]))
+    else:
+        Fn[:] = 0.0
+    return amax
+
+
+@numba.njit(**_CCH_JIT)
+def _chunk(src, base, out, V, inv_h, kind, D, m, order, c_base, c_src, dt, i, jlo, jhi, scr,
+           red):
+    """Rows (i, jlo) .. (i, jhi - 1) of one stage; red (4,) receives max |u| per axis and max
+    rho. scr (_CCH_BUFFERS, n2 + 1) is this chunk's scratch."""
+    n0, n1, n2 = src.shape
+    h0, h1, h2 = inv_h[0], inv_h[1], inv_h[2]
+    xc, xn, s1c, s1n = scr[0, :n2], scr[1, :n2], scr[2, :n2], scr[3, :n2]
+    F1s, F1n, s2, F2 = scr[4, :n2], scr[5, :n2], scr[6, :n2], scr[7]
+    s0, F0s, F0n, au = scr[8, :n2], scr[9, :n2], scr[10, :n2], scr[15]
+    a0 = a1 = a2 = rmax = 0.0
+    _xi_row(src[i, jlo], V[i, jlo], kind, D, m, xc)
+    if 0 < jlo < n1 - 1:
+        _cross_slopes(src[i, jlo - 1], src[i, jlo], src[i, jlo + 1], s1c, order)
+    else:
+        s1c[:] = 0.0
+    if jlo > 0:   # the face below the chunk, from row jlo - 1 (xn, s1n as scratch)
+        _xi_row(src[i, jlo - 1], V[i, jlo - 1], kind, D, m, xn)
+        if jlo - 1 > 0:
+            _cross_slopes(src[i, jlo - 2], src[i, jlo - 1], src[i, jlo], s1n, order)
+        else:
+            s1n[:] = 0.0
+        a1 = _cross_faces(xn, src[i, jlo - 1], s1n, xc, src[i, jlo], s1c, h1, F1s, au)
+    else:
+        F1s[:] = 0.0
+    for j in range(jlo, jhi):
+        r = src[i, j]
+        if j + 1 < n1:
+            _xi_row(src[i, j + 1], V[i, j + 1], kind, D, m, xn)
+            if j + 2 < n1:
+                _cross_slopes(r, src[i, j + 1], src[i, j + 2], s1n, order)
+            else:
+                s1n[:] = 0.0
+            a1 = max(a1, _cross_faces(xc, r, s1c, xn, src[i, j + 1], s1n, h1, F1n, au))
+        else:
+            F1n[:] = 0.0
+        a2 = max(a2, _along_faces(r, xc, s2, h2, F2, order, au))
+        rmax = max(rmax, _row_max(r, au))
+        b, o = base[i, j], out[i, j]
+        if n0 > 1:
+            if 0 < i < n0 - 1:
+                _cross_slopes(src[i - 1, j], r, src[i + 1, j], s0, order)
+            else:
+                s0[:] = 0.0
+            a0 = max(a0, _axis0_faces(src, V, kind, D, m, order, i, j, h0, xc, s0, scr[11:],
+                                         F0s, F0n))
             for k in range(n2):
-                r = rho[i, j, k]
-                if kind == LINEAR:
-                    f = _log_density(r)
-                else:
-                    f = _pressure(r, m) if r > 0.0 else 0.0
-                xi[i, j, k] = D * f + V[i, j, k]
-
-
-@numba.njit(**_JIT)
-def cch_rhs(rho, V, inv_h, kind, D, m, order, xi, out):
-    """out = -div(flux) of the upwind scheme; returns the step limit (inf if nothing moves).
-
-    The limit is min(positivity, parabolic): 1 / max(2 sum_i a_i / h_i, 2 D_eff sum_i 1 / h_i^2)
-    with a_i = max |u| on axis i and D_eff = D max rho F''(rho) (D, or D m max rho^(m-1))."""
-    n0, n1, n2 = rho.shape
-    cch_potential(rho, V, kind, D, m, xi)
-    out[:] = 0.0
-    a0 = 0.0
-    a1 = 0.0
-    a2 = 0.0
-    rmax = 0.0
-    for i in range(n0):
-        for j in range(n1):
+                rhs = ((F2[k] - F2[k + 1]) * h2 + (F1s[k] - F1n[k]) * h1
+                       + (F0s[k] - F0n[k]) * h0)
+                o[k] = c_base * b[k] + c_src * (r[k] + dt * rhs)
+        elif n1 > 1:
             for k in range(n2):
-                r = rho[i, j, k]
-                rmax = max(rmax, r)
-                if k + 1 < n2:
-                    f, a = _face_flux(rho[i, j, max(k - 1, 0)], r, rho[i, j, k + 1],
-                                      rho[i, j, min(k + 2, n2 - 1)], k > 0, k + 2 < n2,
-                                      xi[i, j, k], xi[i, j, k + 1], inv_h[2], order)
-                    out[i, j, k] -= f * inv_h[2]
-                    out[i, j, k + 1] += f * inv_h[2]
-                    a2 = max(a2, a)
-                if j + 1 < n1:
-                    f, a = _face_flux(rho[i, max(j - 1, 0), k], r, rho[i, j + 1, k],
-                                      rho[i, min(j + 2, n1 - 1), k], j > 0, j + 2 < n1,
-                                      xi[i, j, k], xi[i, j + 1, k], inv_h[1], order)
-                    out[i, j, k] -= f * inv_h[1]
-                    out[i, j + 1, k] += f * inv_h[1]
-                    a1 = max(a1, a)
-                if i + 1 < n0:
-                    f, a = _face_flux(rho[max(i - 1, 0), j, k], r, rho[i + 1, j, k],
-                                      rho[min(i + 2, n0 - 1), j, k], i > 0, i + 2 < n0,
-                                      xi[i, j, k], xi[i + 1, j, k], inv_h[0], order)
-                    out[i, j, k] -= f * inv_h[0]
-                    out[i + 1, j, k] += f * inv_h[0]
-                    a0 = max(a0, a)
+                rhs = (F2[k] - F2[k + 1]) * h2 + (F1s[k] - F1n[k]) * h1
+                o[k] = c_base * b[k] + c_src * (r[k] + dt * rhs)
+        else:
+            for k in range(n2):
+                o[k] = c_base * b[k] + c_src * (r[k] + dt * (F2[k] - F2[k + 1]) * h2)
+        xc, xn = xn, xc
+        s1c, s1n = s1n, s1c
+        F1s, F1n = F1n, F1s
+    red[0] = a0
+    red[1] = a1
+    red[2] = a2
+    red[3] = rmax
+
+
+def chunk_count(shape) -> int:
+    """Chunks of a stage on the padded ``shape``: one per axis-0 plane."""
+    return shape[0]
+
+
+@numba.njit(inline="always")
+def _stage_body(src, base, out, V, inv_h, kind, D, m, order, c_base, c_src, dt, scratch, red):
+    n0, n1, _ = src.shape
+    nchunks = scratch.shape[0]
+    for c in range(nchunks):
+        _chunk(src, base, out, V, inv_h, kind, D, m, order, c_base, c_src, dt, c, 0, n1,
+               scratch[c], red[c])
+    return _limit(red, src.shape, inv_h, kind, D, m)
+
+
+@numba.njit(inline="always")
+def _limit(red, shape, inv_h, kind, D, m):
+    """Step limit min(positivity, parabolic) = 1 / max(2 sum_i a_i / h_i, 2 D_eff sum_i 1/h_i^2),
+    a_i = max |u| on axis i, D_eff = D max rho F''(rho); -1 if the velocity is not finite."""
+    a0 = a1 = a2 = rmax = 0.0
+    for c in range(red.shape[0]):
+        a0 = max(a0, red[c, 0])
+        a1 = max(a1, red[c, 1])
+        a2 = max(a2, red[c, 2])
+        rmax = max(rmax, red[c, 3])
+    n0, n1, n2 = shape
     d_eff = D if kind == LINEAR else D * _diffusivity(rmax, m)
     transport = 2.0 * (a0 * inv_h[0] * (n0 > 1) + a1 * inv_h[1] * (n1 > 1) + a2 * inv_h[2] * (n2 > 1))
     parabolic = 2.0 * d_eff * ((n0 > 1) * inv_h[0] ** 2 + (n1 > 1) * inv_h[1] ** 2
@@ -120,28 +267,63 @@ def cch_rhs(rho, V, inv_h, kind, D, m, order, xi, out):
     return 1.0 / rate if rate > 0.0 else np.inf
 
 
-@numba.njit(**_JIT)
-def _combine(out, c_base, base, c_src, src, dt, rhs):
-    """out = c_base base + c_src (src + dt rhs), elementwise (3-D arrays)."""
-    n0, n1, n2 = out.shape
+@numba.njit(**_CCH_JIT)
+def cch_stage(src, base, out, V, inv_h, kind, D, m, order, c_base, c_src, dt, scratch, red):
+    """One stage out = c_base base + c_src (src + dt L src); returns the step limit of
+    src (-1 if its velocity is not finite). scratch (nchunks, _CCH_BUFFERS, n2 + 1), red
+    (nchunks, 4) work arrays, nchunks = chunk_count(shape)."""
+    return _stage_body(src, base, out, V, inv_h, kind, D, m, order, c_base, c_src, dt, scratch, red)
+
+
+@numba.njit(**_CCH_JIT)
+def cch_limit(rho, V, inv_h, kind, D, m, scr, red):
+    """The step limit of ``rho`` alone (the reductions of a stage without its update); scr
+    (>= 3, >= n2), red (>= 1, 4) scratch."""
+    n0, n1, n2 = rho.shape
+    x, xn, au = scr[0, :n2], scr[1, :n2], scr[2, :n2]
+    a0 = a1 = a2 = rmax = 0.0
     for i in range(n0):
         for j in range(n1):
-            for k in range(n2):
-                out[i, j, k] = c_base * base[i, j, k] + c_src * (src[i, j, k] + dt * rhs[i, j, k])
+            r = rho[i, j]
+            _xi_row(r, V[i, j], kind, D, m, x)
+            rmax = max(rmax, _row_max(r, au))
+            au[0] = 0.0
+            for k in range(1, n2):
+                au[k] = abs(-(x[k] - x[k - 1]) * inv_h[2])
+            a2 = max(a2, _absmax(au))
+            if j + 1 < n1:
+                _xi_row(rho[i, j + 1], V[i, j + 1], kind, D, m, xn)
+                for k in range(n2):
+                    au[k] = abs(-(xn[k] - x[k]) * inv_h[1])
+                a1 = max(a1, _absmax(au))
+            if i + 1 < n0:
+                _xi_row(rho[i + 1, j], V[i + 1, j], kind, D, m, xn)
+                for k in range(n2):
+                    au[k] = abs(-(xn[k] - x[k]) * inv_h[0])
+                a0 = max(a0, _absmax(au))
+    red[:] = 0.0
+    red[0, 0] = a0
+    red[0, 1] = a1
+    red[0, 2] = a2
+    red[0, 3] = rmax
+    return _limit(red, rho.shape, inv_h, kind, D, m)
 
 
 @numba.njit(**_JIT)
 def cch_solve(rho, V, inv_h, kind, D, m, order, stages, cfl, dt_user, times, snaps,
-              rhs0, rhs, u1, u2, xi, max_steps, stats):
+              new, u1, u2, scratch, red, max_steps, stats):
     """Advance ``rho`` (modified in place) from times[0] through ``times``; snapshot i goes to
     snaps[i]. ``stages`` is 1 (forward Euler) or 3 (SSP-RK3). ``dt_user`` <= 0 means the step is
     cfl * limit, recomputed every step; a step is redone with a smaller dt when a later RK stage
-    has a smaller limit, so every stage is a positivity-preserving Euler step.
+    has a smaller limit, so every stage is a positivity-preserving Euler step. new, u1, u2 are
+    work arrays like rho; scratch, red as in :func:`cch_stage`.
 
     stats (8,) receives: steps, rejected, dt_min, dt_max, t_fail, limit_fail, 0, 0.
     Returns a status code."""
     t = times[0]
     snaps[0] = rho
+    cur = rho
+    flipped = False
     steps = 0
     rejected = 0
     dt_min = np.inf
@@ -155,7 +337,7 @@ def cch_solve(rho, V, inv_h, kind, D, m, order, stages, cfl, dt_user, times, sna
             if steps >= max_steps:
                 status = STEP_BUDGET
                 break
-            limit = cch_rhs(rho, V, inv_h, kind, D, m, order, xi, rhs0)
+            limit = cch_limit(cur, V, inv_h, kind, D, m, scratch[0], red)
             if limit < 0.0:
                 status = NONFINITE
                 break
@@ -171,29 +353,24 @@ def cch_solve(rho, V, inv_h, kind, D, m, order, stages, cfl, dt_user, times, sna
                 last = t + dt * (1.0 + 1e-9) >= target  # no sliver steps before a snapshot
                 if last:
                     dt = target - t
-                _combine(u1, 0.0, rho, 1.0, rho, dt, rhs0)
                 ok = True
-                if stages == 3:
-                    lim1 = cch_rhs(u1, V, inv_h, kind, D, m, order, xi, rhs)
-                    if lim1 < 0.0:
+                if stages == 1:
+                    cch_stage(cur, cur, new, V, inv_h, kind, D, m, order, 0.0, 1.0, dt, scratch,
+                              red)
+                else:
+                    cch_stage(cur, cur, u1, V, inv_h, kind, D, m, order, 0.0, 1.0, dt, scratch,
+                              red)
+                    lim = cch_stage(u1, cur, u2, V, inv_h, kind, D, m, order, 0.75, 0.25, dt,
+                                    scratch, red)
+                    if lim >= 0.0 and dt <= lim * (1.0 + 1e-12):
+                        lim = cch_stage(u2, cur, new, V, inv_h, kind, D, m, order, 1.0 / 3.0,
+                                         2.0 / 3.0, dt, scratch, red)
+                    if lim < 0.0:
                         status = NONFINITE
                         break
-                    if dt > lim1 * (1.0 + 1e-12):
+                    if dt > lim * (1.0 + 1e-12):
                         ok = False
-                        new_dt = cfl * lim1
-                    else:
-                        _combine(u2, 0.75, rho, 0.25, u1, dt, rhs)
-                        lim2 = cch_rhs(u2, V, inv_h, kind, D, m, order, xi, rhs)
-                        if lim2 < 0.0:
-                            status = NONFINITE
-                            break
-                        if dt > lim2 * (1.0 + 1e-12):
-                            ok = False
-                            new_dt = cfl * lim2
-                        else:
-                            _combine(rho, 1.0 / 3.0, rho, 2.0 / 3.0, u2, dt, rhs)
-                else:
-                    rho[:] = u1
+                        new_dt = cfl * lim
                 if ok:
                     break
                 if dt_user > 0.0:
@@ -204,6 +381,8 @@ def cch_solve(rho, V, inv_h, kind, D, m, order, stages, cfl, dt_user, times, sna
                 dt = new_dt
             if status != OK:
                 break
+            cur, new = new, cur
+            flipped = not flipped
             t = target if last else t + dt
             steps += 1
             dt_min = min(dt_min, dt)
@@ -211,7 +390,9 @@ def cch_solve(rho, V, inv_h, kind, D, m, order, stages, cfl, dt_user, times, sna
         if status != OK:
             stats[4] = t
             break
-        snaps[s] = rho
+        snaps[s] = cur
+    if flipped:
+        rho[:] = cur
     stats[0] = steps
     stats[1] = rejected
     stats[2] = dt_min

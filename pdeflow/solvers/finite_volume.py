@@ -182,8 +182,8 @@ def stable_time_step(equation: GradientFlow, grid: Grid, rho, *, order: int = 2,
     r = np.ascontiguousarray(rho.reshape(shape))
     kind = K.LINEAR if equation.is_linear else K.POROUS
     m = getattr(equation, "m", 2.0)   # unused by the linear kernel branch
-    limit = K.cch_rhs(r, _potential(equation, grid), _padded_inv_h(grid), kind, equation.D,
-                      float(m), int(order), np.empty(shape), np.empty(shape))
+    limit = K.cch_limit(r, _potential(equation, grid), _padded_inv_h(grid), kind, equation.D,
+                        float(m), np.empty((3, shape[2])), np.empty((1, 4)))
     if limit < 0:
         raise ValueError("the velocity is not finite: rho must be > 0 for log rho")
     return float(limit)
@@ -216,14 +216,17 @@ def _run_cch(equation, grid, rho0, times, order, stages, cfl, dt, max_steps):
     shape = _padded_shape(grid)
     rho = np.array(rho0.reshape(shape), dtype=np.float64, order="C")
     snaps = np.empty((len(times),) + shape)
-    work = [np.zeros(shape) for _ in range(5)]
+    work = [np.zeros(shape) for _ in range(3)]   # zeros: pages touched before timing
+    nchunks = K.chunk_count(shape)
+    scratch = np.zeros((nchunks, K._CCH_BUFFERS, shape[2] + 1))
+    red = np.zeros((nchunks, 4))
     stats = np.zeros(8)
     kind = K.LINEAR if equation.is_linear else K.POROUS
     m = float(getattr(equation, "m", 2.0))   # unused by the linear kernel branch
     start = time.perf_counter()
     status = K.cch_solve(rho, _potential(equation, grid), _padded_inv_h(grid), kind, equation.D,
                          m, int(order), int(stages), float(cfl), -1.0 if dt is None else float(dt),
-                         times, snaps, *work, int(max_steps), stats)
+                         times, snaps, *work, scratch, red, int(max_steps), stats)
     loop_seconds = time.perf_counter() - start
     if status == K.DT_TOO_LARGE:
         raise ValueError(f"dt = {dt:.6g} exceeds the stable limit {stats[5]:.6g} "
