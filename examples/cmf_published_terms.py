@@ -115,7 +115,8 @@ def evaluate(flow, x_test: torch.Tensor, seed: int) -> dict:
             "latent_var_u": u.var(0).tolist(), "recon": recon, "w2": w2}
 
 
-def run(config: str, method: str, seed: int, steps: int | None, out: Path, argv: list) -> dict:
+def run(config: str, method: str, seed: int, steps: int | None, out: Path, argv: list,
+        tag: str = "") -> dict:
     cfg = CONFIGS[config]
     steps = steps or cfg["steps"]
     x = cfg["data"](cfg["n_train"] + cfg["n_test"]).to(cfg["dtype"])
@@ -132,11 +133,13 @@ def run(config: str, method: str, seed: int, steps: int | None, out: Path, argv:
     res = evaluate(flow, x_test, seed)
     last = hist[-50:]
     res["final"] = {k: float(np.mean([h[k] for h in last])) for k in last[0]}
-    res.update(config=config, method=method, seed=seed, steps=steps, batch=cfg["batch"],
+    res["loss_curve"] = [float(np.mean([h["loss"] for h in hist[i:i + 50]]))
+                         for i in range(0, len(hist), 50)]  # mean loss per block of 50 steps
+    res.update(config=config + tag, method=method, seed=seed, steps=steps, batch=cfg["batch"],
                lr=cfg["lr"], command="PYTHONPATH=. python examples/cmf_published_terms.py "
                + " ".join(argv), train_wall_s=train_wall, train_cpu_s=train_cpu,
                total_wall_s=time.perf_counter() - t0, total_cpu_s=time.process_time() - c0)
-    path = out / f"{config}_{method}_s{seed}.json"
+    path = out / f"{config}{tag}_{method}_s{seed}.json"
     atomic_file(path, lambda p: Path(p).write_text(json.dumps(res, indent=1)))
     print(f"{config} {method} seed {seed}: MACS words {res['macs_words']:.4f} authors(u) "
           f"{res['macs_authors_u']:.4f} usage_u/max "
@@ -194,6 +197,7 @@ def main(argv=None):
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--steps", type=int, default=None, help="default: the config's")
     p.add_argument("--out", default="runs/cmf_terms")
+    p.add_argument("--tag", default="", help="suffix of the config name in files and tables")
     p.add_argument("--summarise", default=None, help="print the tables of the runs in this folder")
     args = p.parse_args(argv)
     if args.summarise:
@@ -206,7 +210,7 @@ def main(argv=None):
     results = []
     for seed in (int(s) for s in args.seeds.split(",")):
         for method in args.methods.split(","):
-            results.append(run(args.config, method, seed, args.steps, out, argv))
+            results.append(run(args.config, method, seed, args.steps, out, argv, args.tag))
     return results
 
 
