@@ -9,6 +9,11 @@ SDE-vs-ODE, SDE-vs-target, ODE-vs-target, with the plug-in bias W2^2(target, tar
     PYTHONPATH=. python examples/ode_vs_sde.py --quick              # ~30 s smoke run
     PYTHONPATH=. python examples/ode_vs_sde.py                      # the docs table (~30 min)
     PYTHONPATH=. python examples/ode_vs_sde.py --report results/ode_vs_sde.h5   # table + figure
+    # issue 18: resumable long runs that keep their samples, then the debiased distances
+    PYTHONPATH=. python examples/ode_vs_sde.py --targets gaussian_mixture --weights 10 \
+        --seed-list 0 --steps 20000 --n-samples 20000 --keep-samples --checkpoint-dir ckpt \
+        --resume --out results/w10_s0.h5
+    PYTHONPATH=. python examples/ode_vs_sde_distances.py results/w10_s0.h5
 
 Writes results/ode_vs_sde.h5 (after every run, atomically), then prints the tables (markdown) and
 saves docs/img/ode_vs_sde.png and docs/img/ode_vs_sde_profile.png (score error e(t)).
@@ -25,9 +30,11 @@ import numpy as np
 import torch
 
 from pdeflow.learn.toy_targets import TOY_TARGETS
-from pdeflow.reproductions.ode_vs_sde import (StudyConfig, floor_case, load_results, make_truth,
+from pdeflow.reproductions.ode_vs_sde import (StudyConfig, evaluate_model, floor_case,
+                                           load_results, make_truth, model_from_checkpoint,
                                            profile_record, profile_times, run_case,
                                            save_results, train_model)
+from pdeflow.reproductions.checkpoint import TorchCheckpoint
 
 WEIGHTS = (0.0, 0.1, 1.0, 10.0)
 METRICS = (("w2sq_ode_sde", "W2^2 ODE-SDE"), ("w2sq_sde_target", "W2^2 SDE-target"),
@@ -40,6 +47,32 @@ def parse(argv=None):
     p.add_argument("--steps", type=int, default=1000, help="Adam steps per network")
     p.add_argument("--batch", type=int, default=256, help="DSM batch size")
     p.add_argument("--seeds", type=int, default=3, help="seeds per (target, w_R)")
+    p.add_argument("--seed-list", default=None,
+                   help="comma-separated seeds to run (overrides --seeds), e.g. 1,2")
+    p.add_argument("--checkpoint-dir", default=None,
+                   help="save each network's training state there every --checkpoint-every "
+                        "steps (atomically); with --resume an interrupted run continues")
+    p.add_argument("--checkpoint-every", type=int, default=1000)
+    p.add_argument("--keep-checkpoints", action="store_true",
+                   help="keep every checkpoint as <name>_step<k>.pt (networks part-way through "
+                        "the schedule; see --evaluate)")
+    p.add_argument("--resume", action="store_true",
+                   help="continue from the checkpoints in --checkpoint-dir and keep the runs "
+                        "already in --out (bit-for-bit the same networks as an uninterrupted run)")
+    p.add_argument("--keep-samples", action="store_true",
+                   help="store the ODE / SDE / two reference sample sets (n-samples each) in "
+                        "--out, for the debiased distances of ode_vs_sde_distances.py")
+    p.add_argument("--no-floors", action="store_true",
+                   help="skip the exact-score floors (another process of the same study ran them)")
+    p.add_argument("--evaluate", nargs="*", default=None, metavar="CKPT",
+                   help="no training: sample and measure the networks of these checkpoint "
+                        "files (e.g. part-way through a schedule) with --n-samples points; "
+                        "rows get the checkpoint's step")
+    p.add_argument("--floor-seeds", default=None,
+                   help="with --evaluate and no checkpoints: only the exact-score floors of "
+                        "these comma-separated seeds (--targets, --n-samples points)")
+    p.add_argument("--n-distance", type=int, default=0,
+                   help="points per set for the exact W2 columns (0: all n-samples)")
     p.add_argument("--targets", default=",".join(TOY_TARGETS), help="comma-separated names")
     p.add_argument("--weights", default=",".join(str(w) for w in WEIGHTS), help="w_R values")
     p.add_argument("--n-samples", type=int, default=1000, help="points per sample set (W2)")
@@ -63,31 +96,58 @@ def config_from(args) -> tuple:
     if args.quick:
         cfg = StudyConfig(steps=150, batch_size=args.batch, n_samples=400, sampler_steps=200,
                           n_eval=512, n_reference=1000)
-        return cfg, targets, (0.0, 10.0), 1
-    cfg = StudyConfig(steps=args.steps, batch_size=args.batch, n_samples=args.n_samples)
-    return cfg, targets, weights, args.seeds
+        return cfg, targets, (0.0, 10.0), (0,)
+    cfg = StudyConfig(steps=args.steps, batch_size=args.batch, n_samples=args.n_samples,
+                      n_distance=args.n_distance)
+    seeds = (tuple(int(s) for s in args.seed_list.split(",")) if args.seed_list
+             else tuple(range(args.seeds)))
+    return cfg, targets, weights, seeds
+
+
+def _checkpoint(args, cfg, name: str, w: float, seed: int):
+    if not args.checkpoint_dir:
+        return None
+    path = os.path.join(args.checkpoint_dir, f"{name}_wR{w:g}_seed{seed}.pt")
+    identity = {"target": name, "w_R": w, "seed": seed, "config": dataclasses.asdict(cfg)}
+    return TorchCheckpoint(path, args.checkpoint_every, identity, resume=args.resume,
+                           keep=args.keep_checkpoints)
 
 
 def run(args) -> str:
     torch.set_num_threads(1)
     cfg, targets, weights, seeds = config_from(args)
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
-    meta = {"targets": targets, "weights": weights, "seeds": seeds, "host": platform.node(),
+    meta = {"targets": targets, "weights": weights, "seeds": list(seeds), "host": platform.node(),
             "profile_times": profile_times(cfg).tolist(),
             "started": time.strftime("%Y-%m-%d %H:%M:%S"), "load_at_start": os.getloadavg()[0]}
     floor_cfg = dataclasses.replace(cfg, n_reference=min(cfg.n_reference, args.floor_reference))
     truths = {name: make_truth(name, cfg) for name in targets}
     records, floors, start = [], [], time.perf_counter()
-    for seed in range(seeds):
+    if args.resume and os.path.exists(args.out):
+        runs, old_floors, _, old_meta = load_results(args.out)
+        records, floors = rows_of(runs), rows_of(old_floors)
+        meta["runs_before_resume"] = old_meta
+    done = {(r["target"], float(r["w_R"]), int(r["seed"])) for r in records}
+    have_floor = {(f["target"], int(f["seed"])) for f in floors}
+    for seed in seeds:
         for name in targets:
+            if (name, seed) in have_floor or args.no_floors:
+                continue
             t0 = time.perf_counter()
-            floors.append(floor_case(name, seed, floor_cfg))
-            print(f"floor {name}: {floors[-1]} ({time.perf_counter() - t0:.0f} s)", flush=True)
-    for seed in range(seeds):
+            floors.append(floor_case(name, seed, floor_cfg, keep_samples=args.keep_samples))
+            print(f"floor {name} seed={seed}: " + ", ".join(
+                f"{k}={v:.4f}" for k, v in floors[-1].items() if k.startswith("w2sq"))
+                + f" ({time.perf_counter() - t0:.0f} s)", flush=True)
+    for seed in seeds:
         for name in targets:
             for w in weights:
+                if (name, w, seed) in done:
+                    continue
                 t0 = time.perf_counter()
-                records.append(run_case(name, w, seed, cfg, truths[name]))
+                records.append(run_case(name, w, seed, cfg, truths[name],
+                                        checkpoint=_checkpoint(args, cfg, name, w, seed),
+                                        keep_samples=args.keep_samples))
+                records[-1]["wall_seconds"] = time.perf_counter() - t0
                 meta["seconds"] = time.perf_counter() - start
                 meta["load_now"] = os.getloadavg()[0]
                 save_results(args.out, records, floors, cfg, meta)
@@ -95,8 +155,51 @@ def run(args) -> str:
                 print(f"{name:16s} w_R={w:<5g} seed={seed} eps2={r['eps2']:.3f} "
                       f"ode-sde={r['w2sq_ode_sde']:.4f} sde-tgt={r['w2sq_sde_target']:.4f} "
                       f"ode-tgt={r['w2sq_ode_target']:.4f} bias={r['w2sq_bias']:.4f} "
-                      f"({time.perf_counter() - t0:.0f} s)", flush=True)
+                      f"train {r['train_seconds']:.0f} s ({time.perf_counter() - t0:.0f} s)",
+                      flush=True)
     print(f"total {time.perf_counter() - start:.0f} s", flush=True)
+    return args.out
+
+
+def evaluate(args) -> str:
+    """Rows of --evaluate: one per checkpoint, measured like a finished run."""
+    import json
+
+    torch.set_num_threads(1)
+    records, floors, start = [], [], time.perf_counter()
+    if args.floor_seeds:
+        cfg = StudyConfig(n_samples=args.n_samples, n_distance=args.n_distance)
+        for seed in (int(s) for s in args.floor_seeds.split(",")):
+            for name in args.targets.split(","):
+                t0 = time.perf_counter()
+                floors.append(floor_case(name, seed, cfg, keep_samples=args.keep_samples))
+                floors[-1]["wall_seconds"] = time.perf_counter() - t0
+                save_results(args.out, records, floors, cfg, {
+                    "profile_times": profile_times(cfg).tolist(),
+                    "seconds": time.perf_counter() - start})
+                print(f"floor {name} seed={seed}: ode-sde={floors[-1]['w2sq_ode_sde']:.4f} "
+                      f"({time.perf_counter() - t0:.0f} s)", flush=True)
+        return args.out
+    for path in args.evaluate:
+        identity = json.loads(torch.load(path, weights_only=False)["identity"])
+        cfg_dict = {**identity["config"], "hidden": tuple(identity["config"]["hidden"]),
+                    "n_samples": args.n_samples, "n_distance": args.n_distance}
+        cfg = StudyConfig(**cfg_dict)
+        name, w, seed = identity["target"], float(identity["w_R"]), int(identity["seed"])
+        model, step = model_from_checkpoint(path, cfg, seed)
+        t0 = time.perf_counter()
+        record = evaluate_model(model, name, w, seed, cfg, make_truth(name, cfg),
+                                keep_samples=args.keep_samples)
+        record.update({"step": float(step), "schedule_steps": float(cfg.steps),
+                       "wall_seconds": time.perf_counter() - t0})
+        records.append(record)
+        meta = {"checkpoints": list(args.evaluate[:len(records)]),
+                "profile_times": profile_times(cfg).tolist(),
+                "seconds": time.perf_counter() - start, "load_now": os.getloadavg()[0]}
+        save_results(args.out, records, floors, cfg, meta)
+        print(f"{path}: step {step} w_R={w:g} seed={seed} eps2_profile="
+              f"{record['eps2_profile']:.4f} ode-sde={record['w2sq_ode_sde']:.4f} "
+              f"({time.perf_counter() - t0:.0f} s)", flush=True)
     return args.out
 
 
@@ -286,6 +389,9 @@ def report(path: str, figure_path: str) -> None:
 
 def main(argv=None):
     args = parse(argv)
+    if args.evaluate is not None:
+        evaluate(args)
+        return
     path = args.report or (add_profiles(args.add_profiles) if args.add_profiles else run(args))
     report(path, args.figure)
 

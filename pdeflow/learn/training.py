@@ -85,11 +85,21 @@ def field_error(model, target, n: int = 8192, seed=12345) -> EpsilonEstimate:
 
 
 def train_loop(model, loss_fn, steps: int, lr: float = 1e-3, progress: bool = False,
-               desc: str = "training", lr_decay: float = 1.0) -> list:
+               desc: str = "training", lr_decay: float = 1.0, checkpoint=None,
+               generator: torch.Generator | None = None, history: dict | None = None) -> list:
     """Adam on ``loss_fn(step) -> scalar tensor`` for ``steps`` steps; returns the losses.
 
     ``lr_decay`` is the total factor of a cosine-free exponential decay over the run
     (1 = constant learning rate).
+
+    ``checkpoint`` (optional) makes the run resumable: any object with an integer ``every``,
+    ``load() -> dict or None`` and ``save(state: dict)`` (for example
+    :class:`pdeflow.reproductions.checkpoint.TorchCheckpoint`). If ``load()`` returns a state,
+    training continues from it; every ``every`` steps and after the last one ``save`` receives
+    the step count, model, optimiser and scheduler state dicts, the state of ``generator`` (the
+    minibatch / noise stream of ``loss_fn``) and of torch's global generator, the losses so far
+    and ``history`` (a dict of lists that ``loss_fn`` appends to, restored in place). A run
+    stopped after a save and resumed gives bit-for-bit the same weights as an uninterrupted one.
     """
     if int(steps) != steps or steps < 1:
         raise ValueError(f"steps must be a positive integer, got {steps}")
@@ -97,8 +107,16 @@ def train_loop(model, loss_fn, steps: int, lr: float = 1e-3, progress: bool = Fa
         raise ValueError(f"lr must be a finite number > 0, got {lr}")
     opt = torch.optim.Adam(model.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.ExponentialLR(opt, gamma=lr_decay ** (1.0 / steps))
-    losses = []
-    for step in tqdm(range(int(steps)), desc=desc, disable=not progress, leave=False):
+    losses, first = [], 0
+    if checkpoint is not None:
+        every = checkpoint.every
+        if isinstance(every, bool) or int(every) != every or every < 1:
+            raise ValueError(f"checkpoint.every must be an integer >= 1, got {every!r}")
+        state = checkpoint.load()
+        if state is not None:
+            first = _restore(state, steps, model, opt, sched, generator, losses, history)
+    for step in tqdm(range(first, int(steps)), desc=desc, disable=not progress, leave=False,
+                     initial=first, total=int(steps)):
         opt.zero_grad(set_to_none=True)
         loss = loss_fn(step)
         if not torch.isfinite(loss):
@@ -110,7 +128,39 @@ def train_loop(model, loss_fn, steps: int, lr: float = 1e-3, progress: bool = Fa
         opt.step()
         sched.step()
         losses.append(loss.item())
+        if checkpoint is not None and ((step + 1) % int(checkpoint.every) == 0
+                                       or step + 1 == steps):
+            checkpoint.save(_state(step + 1, steps, model, opt, sched, generator, losses,
+                                   history))
     return losses
+
+
+def _state(step, steps, model, opt, sched, generator, losses, history) -> dict:
+    return {"step": int(step), "steps": int(steps), "model": model.state_dict(),
+            "optimizer": opt.state_dict(), "scheduler": sched.state_dict(),
+            "generator": None if generator is None else generator.get_state(),
+            "torch_rng": torch.get_rng_state(), "losses": list(losses),
+            "history": None if history is None else {k: list(v) for k, v in history.items()}}
+
+
+def _restore(state, steps, model, opt, sched, generator, losses, history) -> int:
+    """Load a :func:`_state` dict into the live objects; returns the step to continue from."""
+    if state["steps"] != steps:
+        raise ValueError(f"checkpoint was written for steps={state['steps']}, this run has "
+                         f"steps={steps} (the learning-rate schedule depends on it)")
+    if (state["generator"] is None) != (generator is None):
+        raise ValueError("checkpoint and run disagree on whether a generator is restored")
+    model.load_state_dict(state["model"])
+    opt.load_state_dict(state["optimizer"])
+    sched.load_state_dict(state["scheduler"])
+    if generator is not None:
+        generator.set_state(state["generator"])
+    torch.set_rng_state(state["torch_rng"])
+    losses.extend(state["losses"])
+    if history is not None:
+        for key, values in history.items():
+            values[:] = state["history"][key]
+    return int(state["step"])
 
 
 def _check_batch_size(batch_size) -> int:
@@ -185,7 +235,7 @@ def fit_dsm(model, equation, data, t_min: float, t_max: float, steps: int = 500,
             batch_size: int = 256, lr: float = 1e-3, seed: int = 0, residual_weight: float = 0.0,
             laplacian: str = "exact", score_target=None, n_eval: int = 8192,
             progress: bool = False, lr_decay: float = 0.1,
-            time_sampling: str = "uniform") -> TrainResult:
+            time_sampling: str = "uniform", checkpoint=None) -> TrainResult:
     """Denoising score matching for the linear family, weight lambda(t) = sigma_t^2::
 
         L = E_{t, x_0, z} | sigma_t s_theta(t, a_t x_0 + sigma_t z) + z |^2  (+ w_R E[R^2]),
@@ -195,7 +245,8 @@ def fit_dsm(model, equation, data, t_min: float, t_max: float, steps: int = 500,
     ``residual_weight`` > 0 needs ``model`` to be a
     :class:`~pdeflow.learn.networks.PotentialScore` (the residual is evaluated on phi at the same
     noisy points). ``score_target`` (e.g. ``gaussian_mixture_target(flow, ..., 'score')``) gives
-    the held-out score error eps in the result.
+    the held-out score error eps in the result. ``checkpoint``: see :func:`train_loop` (the
+    minibatch generator and the per-step ``dsm`` / ``residual`` losses are saved with it).
     """
     import time
 
@@ -232,7 +283,8 @@ def fit_dsm(model, equation, data, t_min: float, t_max: float, steps: int = 500,
         return loss
 
     start = time.perf_counter()
-    losses = train_loop(model, loss_fn, steps, lr, progress, "dsm", lr_decay)
+    losses = train_loop(model, loss_fn, steps, lr, progress, "dsm", lr_decay, checkpoint, gen,
+                        parts)
     seconds = time.perf_counter() - start
     eps = (field_error(model, score_target, n_eval, seed=[seed, 1])
            if score_target is not None and n_eval else None)

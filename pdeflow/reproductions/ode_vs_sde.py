@@ -37,8 +37,9 @@ from ..solvers.backward import sample_backward
 from ..validation.metrics import wasserstein
 
 __all__ = ["StudyConfig", "Truth", "EQUATION", "make_truth", "score_target", "make_model",
-           "train_model", "backward_pair", "distances", "error_profile", "profile_eps2",
-           "profile_times", "run_case", "floor_case", "save_results", "load_results"]
+           "train_model", "evaluate_model", "model_from_checkpoint", "backward_pair",
+           "distances", "error_profile", "profile_eps2", "profile_times", "run_case",
+           "floor_case", "save_results", "load_results"]
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,8 @@ class StudyConfig:
     sampler_steps : Euler / Euler-Maruyama steps from T to t_min (uniform).
     n_train : training sample size; n_samples : points per sample set for W2 and the samplers.
     n_eval : held-out points for eps; n_reference, bandwidth : the empirical truth (non-mixture).
+    n_distance : the exact-W2 columns of :func:`distances` use the first ``n_distance`` points of
+        each sample set (0: all ``n_samples``); larger sets are for the debiased estimators.
     """
 
     hidden: tuple = (80, 80, 80)
@@ -73,6 +76,7 @@ class StudyConfig:
     n_eval: int = 2048
     n_reference: int = 4000
     bandwidth: float = 0.01
+    n_distance: int = 0
 
     def __post_init__(self):
         if not (0 < self.t_min < self.T):
@@ -82,6 +86,9 @@ class StudyConfig:
             value = getattr(self, name)
             if int(value) != value or value < 1:
                 raise ValueError(f"{name} must be a positive integer, got {value}")
+        if int(self.n_distance) != self.n_distance or not 0 <= self.n_distance <= self.n_samples:
+            raise ValueError(f"n_distance must be an integer in [0, n_samples], "
+                             f"got {self.n_distance}")
 
 
 EQUATION = FokkerPlanck(D=0.5, kappa=1.0, dim=2)   # f = -x, g = 1: stationary N(0, I/2)
@@ -176,29 +183,50 @@ def profile_times(config: StudyConfig, k: int = 24) -> np.ndarray:
 
 
 def train_model(name: str, residual_weight: float, seed: int, config: StudyConfig,
-                equation: FokkerPlanck = EQUATION):
+                equation: FokkerPlanck = EQUATION, checkpoint=None):
     """(model, TrainResult): DSM + w_R E[R^2] on ``config.n_train`` samples of target ``name``
-    (seed [seed, 0]); deterministic for a given (name, w_R, seed, config) on one thread."""
+    (seed [seed, 0]); deterministic for a given (name, w_R, seed, config) on one thread.
+    ``checkpoint`` (e.g. :class:`~pdeflow.reproductions.checkpoint.TorchCheckpoint`) makes the
+    training resumable bit-for-bit (see :func:`pdeflow.learn.train_loop`)."""
     sampler, _ = toy_sampler(name)
     data = sampler(config.n_train, [seed, 0])
     model = make_model(config, seed, equation)
     result = fit_dsm(model, equation, data, config.t_min, config.T, steps=config.steps,
                      batch_size=config.batch_size, lr=config.lr, seed=seed,
                      residual_weight=residual_weight, n_eval=0,
-                     time_sampling=config.time_sampling)
+                     time_sampling=config.time_sampling, checkpoint=checkpoint)
     return model, result
 
 
 def run_case(name: str, residual_weight: float, seed: int, config: StudyConfig,
-             truth: Truth | None = None, equation: FokkerPlanck = EQUATION) -> dict:
+             truth: Truth | None = None, equation: FokkerPlanck = EQUATION, checkpoint=None,
+             keep_samples: bool = False) -> dict:
     """Train, sample and measure one (target, w_R, seed). Returns a flat dict: eps^2 over
     [t_min, T] and [t_min, 1] by Monte Carlo in t (+ standard errors), the error profile e(t)
     on :func:`profile_times` (array) and its quadrature ``eps2_profile`` / ``eps2_profile_early``,
-    the W2^2 of :func:`distances`, the final training losses and wall times."""
+    the W2^2 of :func:`distances`, the final training losses and wall times; with
+    ``keep_samples`` also the sample sets ``ode``, ``sde``, ``ref_a``, ``ref_b``
+    (n_samples, 2) each. ``checkpoint``: see :func:`train_model` (``train_seconds`` is then
+    the wall time of this call's part of the training)."""
     truth = truth or make_truth(name, config, equation)
     start = time.perf_counter()
-    model, result = train_model(name, residual_weight, seed, config, equation)
+    model, result = train_model(name, residual_weight, seed, config, equation, checkpoint)
     train_s = time.perf_counter() - start
+    tail = max(1, config.steps // 10)
+    record = evaluate_model(model, name, residual_weight, seed, config, truth, equation,
+                            keep_samples)
+    record.update({"dsm_loss": float(np.mean(result.extra["dsm"][-tail:])),
+                   "residual_loss": (float(np.mean(result.extra["residual"][-tail:]))
+                                     if result.extra["residual"] else float("nan")),
+                   "train_seconds": train_s})
+    return record
+
+
+def evaluate_model(model, name: str, residual_weight: float, seed: int, config: StudyConfig,
+                   truth: Truth, equation: FokkerPlanck = EQUATION,
+                   keep_samples: bool = False) -> dict:
+    """Everything :func:`run_case` measures on a trained ``model`` (eps^2, profile, samplers,
+    distances; no training columns)."""
     eps_full = field_error(model, score_target(truth, config.t_min, config.T), config.n_eval,
                            seed=[seed, 1])
     eps_early = field_error(model, score_target(truth, config.t_min, 1.0), config.n_eval,
@@ -211,17 +239,33 @@ def run_case(name: str, residual_weight: float, seed: int, config: StudyConfig,
     sample_s = time.perf_counter() - start
     ref_a = truth.sample(config.t_min, config.n_samples, [seed, 5])
     ref_b = truth.sample(config.t_min, config.n_samples, [seed, 6])
-    tail = max(1, config.steps // 10)
     record = profile_record(model, truth, config, seed)
     record.update({"target": name, "w_R": float(residual_weight), "seed": int(seed),
                    "eps2": eps_full.eps2, "eps2_se": eps_full.stderr,
                    "eps2_early": eps_early.eps2, "eps2_early_se": eps_early.stderr,
-                   "dsm_loss": float(np.mean(result.extra["dsm"][-tail:])),
-                   "residual_loss": (float(np.mean(result.extra["residual"][-tail:]))
-                                     if result.extra["residual"] else float("nan")),
-                   "train_seconds": train_s, "sample_seconds": sample_s})
-    record.update(distances(ode, sde, ref_a, ref_b))
+                   "sample_seconds": sample_s})
+    record.update(_distances_of(config, ode, sde, ref_a, ref_b, keep_samples))
     return record
+
+
+def model_from_checkpoint(path, config: StudyConfig, seed: int,
+                          equation: FokkerPlanck = EQUATION):
+    """(model, step): the network of :func:`make_model` with the weights of a training
+    checkpoint (:class:`~pdeflow.reproductions.checkpoint.TorchCheckpoint` file)."""
+    import torch
+
+    state = torch.load(path, map_location="cpu", weights_only=False)
+    model = make_model(config, seed, equation)
+    model.load_state_dict(state["model"])
+    return model, int(state["step"])
+
+
+def _distances_of(config: StudyConfig, ode, sde, ref_a, ref_b, keep_samples: bool) -> dict:
+    n = config.n_distance or config.n_samples
+    out = distances(ode[:n], sde[:n], ref_a[:n], ref_b[:n])
+    if keep_samples:
+        out.update({"ode": ode, "sde": sde, "ref_a": ref_a, "ref_b": ref_b})
+    return out
 
 
 def profile_record(model, truth: Truth, config: StudyConfig, seed: int,
@@ -235,9 +279,10 @@ def profile_record(model, truth: Truth, config: StudyConfig, seed: int,
 
 
 def floor_case(name: str, seed: int, config: StudyConfig, truth: Truth | None = None,
-               equation: FokkerPlanck = EQUATION) -> dict:
+               equation: FokkerPlanck = EQUATION, keep_samples: bool = False) -> dict:
     """The same samplers and distances driven by the TRUE score: what 800 Euler steps and n
-    points give with eps = 0 (the floor under every learned-score number)."""
+    points give with eps = 0 (the floor under every learned-score number); ``keep_samples`` as
+    in :func:`run_case`."""
     truth = truth or make_truth(name, config, equation)
     y = math.sqrt(equation.D / equation.kappa) * np.random.default_rng([seed, 3]).standard_normal(
         (config.n_samples, 2))
@@ -245,7 +290,8 @@ def floor_case(name: str, seed: int, config: StudyConfig, truth: Truth | None = 
                              config.sampler_steps, [seed, 4])
     ref_a = truth.sample(config.t_min, config.n_samples, [seed, 5])
     ref_b = truth.sample(config.t_min, config.n_samples, [seed, 6])
-    return {"target": name, "seed": int(seed), **distances(ode, sde, ref_a, ref_b)}
+    return {"target": name, "seed": int(seed),
+            **_distances_of(config, ode, sde, ref_a, ref_b, keep_samples)}
 
 
 def save_results(path, records: list, floors: list, config: StudyConfig, meta: dict) -> None:

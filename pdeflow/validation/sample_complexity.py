@@ -2,7 +2,9 @@
 
 :func:`empirical_self_distance` measures E W_p(mu_n, mu'_n) between two independent n-samples of
 one law mu (its true distance is 0, so this is the plug-in bias); :func:`fit_power_law` fits
-value ~ C n^rate by least squares in log-log. For W1 the known rates are n^{-1/2} for d = 1,
+value ~ C n^rate by least squares in log-log; :func:`same_law_bias` measures the same-law value
+of any sample distance over independent draws (mean and spread), the bias a debiased estimate
+subtracts (:meth:`SameLawBias.subtract`). For W1 the known rates are n^{-1/2} for d = 1,
 n^{-1/2} log n for d = 2 and n^{-1/d} for d >= 3 (Dudley; Fournier-Guillin 2015).
 """
 from __future__ import annotations
@@ -14,7 +16,8 @@ import numpy as np
 
 from .metrics import wasserstein
 
-__all__ = ["PowerLaw", "fit_power_law", "empirical_self_distance"]
+__all__ = ["PowerLaw", "fit_power_law", "empirical_self_distance", "SameLawBias",
+           "same_law_bias"]
 
 
 @dataclass(frozen=True)
@@ -56,3 +59,39 @@ def empirical_self_distance(sample, ns, repeats: int = 5, p: int = 1, seed=0):
         means.append(np.mean(vals))
         errs.append(np.std(vals, ddof=1) / math.sqrt(repeats))
     return np.asarray(means), np.asarray(errs)
+
+
+@dataclass(frozen=True)
+class SameLawBias:
+    """A distance between two independent n-samples of one law, over ``draws`` draws.
+
+    Attributes
+    ----------
+    n : points per sample; values : (draws,) the distance of each pair (its true value is 0);
+    mean, sd : their mean (the plug-in bias at n) and standard deviation (ddof = 1; the spread
+    of one draw, so a debiased single value carries an uncertainty of about ``sd``).
+    """
+
+    n: int
+    values: np.ndarray
+    mean: float
+    sd: float
+
+    def subtract(self, raw: float) -> float:
+        """``raw - mean``: the debiased value (may be negative; not clipped)."""
+        return float(raw) - self.mean
+
+
+def same_law_bias(distance, sample, n: int, draws: int = 5, seed=0) -> SameLawBias:
+    """``distance(x, y)`` for ``draws`` pairs of independent samples ``sample(n, rng)`` (n, d)
+    of one law, drawn from ``numpy.random.default_rng(seed)``."""
+    if isinstance(n, bool) or int(n) != n or n < 1:
+        raise ValueError(f"n must be a positive integer, got {n!r}")
+    if isinstance(draws, bool) or int(draws) != draws or draws < 2:
+        raise ValueError(f"draws must be an integer >= 2, got {draws!r}")
+    rng = np.random.default_rng(seed)
+    values = np.array([float(distance(sample(int(n), rng), sample(int(n), rng)))
+                       for _ in range(int(draws))])
+    if not np.all(np.isfinite(values)):
+        raise ValueError("distance returned a non-finite value")
+    return SameLawBias(int(n), values, float(values.mean()), float(values.std(ddof=1)))
