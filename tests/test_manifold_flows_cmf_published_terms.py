@@ -5,19 +5,15 @@ more orthogonal than RF's by the verbal MACS, while the authors' formula puts bo
 1/3 (its diagonal), so it separates them only by ~0.01. This asserts the first, and that the
 authors' value sits within a few hundredths above 1/3 for both methods.
 """
-import importlib.util
-from pathlib import Path
 
 import pytest
 import torch
 
+from _manifold_helpers import load_example
+
 
 def _load_example():
-    path = Path(__file__).resolve().parents[1] / "examples" / "cmf_published_terms.py"
-    spec = importlib.util.spec_from_file_location("cmf_published_terms", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_example("cmf_published_terms")
 
 
 @pytest.mark.slow
