@@ -1,4 +1,7 @@
 """Small float64 decoders shared by the manifold tests."""
+import importlib.util
+from pathlib import Path
+
 import torch
 
 from pdeflow.manifold_flows.bijections import randomize_
@@ -19,3 +22,12 @@ def mlp_decoder(d, D, seed, hidden=6):
     b = torch.randn(hidden, generator=g, dtype=torch.float64)
     c = torch.randn(D, hidden, generator=g, dtype=torch.float64)
     return lambda z: torch.tanh(z @ a.T + b) @ c.T
+
+
+def load_example(name):
+    """Import ``examples/<name>.py`` as a module (the examples are scripts, not a package)."""
+    path = Path(__file__).resolve().parents[1] / "examples" / f"{name}.py"
+    spec = importlib.util.spec_from_file_location(name, path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module

@@ -5,20 +5,16 @@ toy manifolds, and with a diagonal-Gaussian latent prior CMF collapses the third
 of the Moebius band (spread usage). RF collapsing as well there, and no collapse on the sphere,
 are documented findings, not asserted here.
 """
-import importlib.util
 import math
-from pathlib import Path
 
 import pytest
 import torch
 
+from _manifold_helpers import load_example
+
 
 def _load_example():
-    path = Path(__file__).resolve().parents[1] / "examples" / "cmf_sphere_moebius.py"
-    spec = importlib.util.spec_from_file_location("cmf_sphere_moebius", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return load_example("cmf_sphere_moebius")
 
 
 @pytest.fixture

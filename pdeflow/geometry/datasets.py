@@ -56,10 +56,24 @@ def _out(points: np.ndarray) -> torch.Tensor:
     return torch.as_tensor(np.ascontiguousarray(points), dtype=torch.float64)
 
 
-def sphere(n: int, seed, radius: float = 1.0) -> torch.Tensor:
-    """Uniform points on the 2-sphere of ``radius`` in R^3; (n, 3)."""
+SPHERE_LAWS = ("area", "polar")
+
+
+def sphere(n: int, seed, radius: float = 1.0, law: str = "area") -> torch.Tensor:
+    """Points on the 2-sphere of ``radius`` in R^3; (n, 3).
+
+    ``law="area"``: uniform in area. ``law="polar"``: azimuth uniform in [0, 2 pi) and polar
+    angle uniform in [0, pi), as the CMF authors sample their sphere (denser near the poles).
+    """
     n, radius = _check_n(n), _positive(radius, "radius")
-    x = _rng(seed).standard_normal((n, 3))
+    if law not in SPHERE_LAWS:
+        raise ValueError(f"law must be one of {SPHERE_LAWS}, got {law!r}")
+    rng = _rng(seed)
+    if law == "polar":
+        theta, phi = rng.uniform(0, 2 * np.pi, n), rng.uniform(0, np.pi, n)
+        x = np.stack([np.cos(theta) * np.sin(phi), np.sin(theta) * np.sin(phi), np.cos(phi)], 1)
+        return _out(radius * x)
+    x = rng.standard_normal((n, 3))
     return _out(radius * x / np.linalg.norm(x, axis=1, keepdims=True))
 
 

@@ -3,7 +3,9 @@
 * ``metric_at(decoder, z)`` - G = J^T J at latent points (n, d, d);
 * ``cosine_matrix(G)`` - C_ij = G_ij / sqrt(G_ii G_jj) (0 where G_ii G_jj = 0, since then
   G_ij = 0 too for a PSD G);
-* ``macs(G)`` - mean over points and i != j of |C_ij|, in [0, 1];
+* ``macs(G)`` - mean over points and i != j of |C_ij|, in [0, 1] (the verbal definition);
+* ``macs_authors(J)`` - the quantity the CMF authors' analysis code reports as MACS (rows of J
+  normalised, signed average over the batch, then |.| averaged with the diagonal included);
 * ``latent_usage(G)`` - mean G_kk per latent direction (squared length of the k-th tangent);
 * ``spread_usage(G, z)`` - mean G_kk times the latent variance Var(z_k): the ambient variance
   direction k carries (invariant under a per-axis rescaling of the latent space, unlike G_kk);
@@ -20,7 +22,7 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-from ..geometry.pullback import pullback_metric
+from ..geometry.pullback import decoder_jacobian, pullback_metric
 
 
 def metric_at(decoder, z: torch.Tensor) -> torch.Tensor:
@@ -51,6 +53,47 @@ def macs(G: torch.Tensor) -> float:
     c = cosine_matrix(G).abs()
     off = c.sum((-1, -2)) - c.diagonal(dim1=-2, dim2=-1).sum(-1)
     return (off / (d * (d - 1))).mean().item()
+
+
+def jacobian_at(decoder, z: torch.Tensor) -> torch.Tensor:
+    """Decoder Jacobian ``J[n, a, i] = d x_a / d z_i`` at ``z`` (n, d); returns (n, D, d)."""
+    return decoder_jacobian(decoder, z)
+
+
+def macs_authors(J: torch.Tensor, eps: float = 1e-8) -> float:
+    """MACS as the CMF authors' analysis code computes it (``cmf/visualizer.py``,
+    ``plot_metric_components``), from Jacobians ``J`` (n, D, d); returns a float.
+
+    Steps: every *row* of J (one ambient coordinate a, indexed by the latent i) is divided by
+    ``||J[n, a, :]|| + eps``; ``C[n] = R[n]^T R[n]`` (d, d), i.e.
+    ``C_ij = sum_a J_ai J_aj / ||J_a||^2``; C is averaged over the batch *with its sign*; the
+    result is the mean of ``|mean_n C_ij|`` over all d^2 entries, the diagonal included.
+
+    How it differs from :func:`macs` (mean over points and i != j of
+    ``|G_ij| / sqrt(G_ii G_jj)``, the cosine between *columns* of J):
+
+    * it is not a cosine between tangent vectors: orthogonal columns of unequal length give
+      off-diagonal entries (J = R(pi/6) diag(1, 2) gives 0.614, :func:`macs` gives 0);
+    * the diagonal is included and ``trace C = `` the number of non-zero rows of J, so for a
+      full-rank J the diagonal alone contributes ``D / d^2`` (1/3 for d = D = 3, 2/3 for
+      d = 3, D = 6), and the value lies in [about D/d^2, D/d], not [0, 1];
+    * signed averaging over the batch lets entries of opposite sign at different points cancel;
+    * it changes under a rescaling of latent axes (J -> J diag(c)), under a per-point sign flip
+      of a latent axis and under an ambient rotation (J -> Q J), all of which leave :func:`macs`
+      unchanged; conversely it is unchanged under a rescaling of ambient coordinates
+      (J -> diag(r) J, r_a != 0), which changes :func:`macs` unless all |r_a| are equal.
+
+    ``eps`` > 0 is the authors' 1e-8 guard (a zero row gives a zero row of R).
+    """
+    if not isinstance(J, torch.Tensor) or J.ndim != 3:
+        raise ValueError(f"J must be a tensor of shape (n, D, d), got {getattr(J, 'shape', J)}")
+    if not torch.isfinite(J).all():
+        raise ValueError("J must be finite; it contains NaN or inf")
+    if not eps > 0:
+        raise ValueError(f"eps must be > 0, got {eps!r}")
+    rows = J / (J.norm(dim=2, keepdim=True) + eps)
+    c = torch.einsum("nai,naj->nij", rows, rows).mean(0)
+    return c.abs().mean().item()
 
 
 def latent_usage(G: torch.Tensor) -> torch.Tensor:

@@ -3,7 +3,9 @@
 * ``decode(z)`` = g(z) = f([z, 0]) for ``z`` (n, d) -> (n, D);
 * ``project(x)`` = g^+(x) = first d coordinates of f^{-1}(x), a left inverse: g^+(g(z)) = z
   exactly, so g(g^+(x)) is a projection onto the learned manifold;
-* ``log_prior(z)`` = log p_z(z) through the prior bijection h: u = h(z), u ~ N(0, I_d).
+* ``log_prior(z)`` = log p_z(z) through the prior bijection h: u = h(z), u ~ N(0, I_d);
+* ``project_base(x)`` = h(g^+(x)) and ``decode_base(u)`` = g(h^{-1}(u)): the same maps in the
+  coordinates of the standard-normal base variable u (where the CMF authors read G).
 """
 from __future__ import annotations
 
@@ -25,11 +27,15 @@ class InjectiveFlow(nn.Module):
         for name, v in (("d", d), ("D", D)):
             if not isinstance(v, int) or isinstance(v, bool) or v < 1:
                 raise ValueError(f"{name} must be a positive int, got {v!r}")
-        if d >= D:
-            raise ValueError(f"latent dim d must be < ambient dim D, got d={d}, D={D}")
+        self._check_dims(d, D)
         self.d, self.D = d, D
         self.ambient = coupling_flow(D, n_layers, hidden, seed=seed, coupling=coupling)
         self.prior = coupling_flow(d, prior_layers, prior_hidden, seed=seed + 7919, coupling=coupling)
+
+    @staticmethod
+    def _check_dims(d: int, D: int) -> None:
+        if d >= D:
+            raise ValueError(f"latent dim d must be < ambient dim D, got d={d}, D={D}")
 
     def _check(self, t: torch.Tensor, width: int, name: str) -> torch.Tensor:
         check_points(t, name)
@@ -55,6 +61,14 @@ class InjectiveFlow(nn.Module):
         """log p_z(z) for ``z`` (n, d); returns (n,)."""
         u, logdet = self.prior(z)
         return standard_normal_logpdf(u) + logdet
+
+    def project_base(self, x: torch.Tensor) -> torch.Tensor:
+        """u = h(g^+(x)), the standard-normal base coordinates of x: (n, D) -> (n, d)."""
+        return self.prior(self.project(x))[0]
+
+    def decode_base(self, u: torch.Tensor) -> torch.Tensor:
+        """g(h^{-1}(u)): (n, d) base coordinates -> (n, D); its Jacobian is J_g(z) dz/du."""
+        return self.decode(self.prior.inverse(u)[0])
 
     def sample_latent(self, n: int, generator: torch.Generator) -> torch.Tensor:
         """n latent samples z = h^{-1}(u), u ~ N(0, I_d); (n, d)."""
