@@ -167,45 +167,112 @@ def _trilinear(F, k, w, cubic, nc, c, i, wi, j, wj, l, wl):
 
 
 # ---- velocity (ncomp = d) at one point, returned as scalars ----------------------------------
+# ``g`` is the geometry as a tuple of scalars (held in registers across the particle loop):
+# lower and inv_h per axis, then off and cnt per component and axis (``_geometry1/2/3``).
 
 @njit(inline="always", cache=True)
-def _vel1(F, k, w, cubic, geo, x0):
-    lower, inv_h, off, cnt = geo
-    i, wi = _loc(x0, lower, inv_h, off, cnt, 0, 0)
+def _geometry1(lower, inv_h, off, cnt):
+    return (lower[0], inv_h[0], off[0, 0], cnt[0, 0])
+
+
+@njit(inline="always", cache=True)
+def _geometry2(lower, inv_h, off, cnt):
+    return (lower[0], lower[1], inv_h[0], inv_h[1], off[0, 0], off[0, 1], cnt[0, 0], cnt[0, 1],
+            off[1, 0], off[1, 1], cnt[1, 0], cnt[1, 1])
+
+
+@njit(inline="always", cache=True)
+def _geometry3(lower, inv_h, off, cnt):
+    return (lower[0], lower[1], lower[2], inv_h[0], inv_h[1], inv_h[2],
+            off[0, 0], off[0, 1], off[0, 2], cnt[0, 0], cnt[0, 1], cnt[0, 2],
+            off[1, 0], off[1, 1], off[1, 2], cnt[1, 0], cnt[1, 1], cnt[1, 2],
+            off[2, 0], off[2, 1], off[2, 2], cnt[2, 0], cnt[2, 1], cnt[2, 2])
+
+
+@njit(inline="always", cache=True)
+def _lerp(a, b, w):
+    return (1.0 - w) * a + w * b
+
+
+@njit(inline="always", cache=True)
+def _vel1(F, k, w, cubic, g, x0):
+    lo0, ih0, o0, n0 = g
+    i, wi = _locate(x0, lo0, ih0, o0, n0)
     return _linear1(F, k, w, cubic, 1, 0, i, wi)
 
 
 @njit(inline="always", cache=True)
-def _vel2(F, k, w, cubic, shared, geo, x0, x1):
-    lower, inv_h, off, cnt = geo
-    i, wi = _loc(x0, lower, inv_h, off, cnt, 0, 0)
-    j, wj = _loc(x1, lower, inv_h, off, cnt, 0, 1)
-    u0 = _bilinear(F, k, w, cubic, 2, 0, i, wi, j, wj)
-    if not shared:
-        i, wi = _loc(x0, lower, inv_h, off, cnt, 1, 0)
-        j, wj = _loc(x1, lower, inv_h, off, cnt, 1, 1)
-    u1 = _bilinear(F, k, w, cubic, 2, 1, i, wi, j, wj)
-    return u0, u1
+def _pair(F, k, w, cubic, i, j):
+    """Both components at node (i, j) of a 2-D field, interpolated in time."""
+    u = w[0] * F[k, i, j, 0] + w[1] * F[k + 1, i, j, 0]
+    v = w[0] * F[k, i, j, 1] + w[1] * F[k + 1, i, j, 1]
+    if cubic:
+        u += w[2] * F[k, i, j, 2] + w[3] * F[k + 1, i, j, 2]
+        v += w[2] * F[k, i, j, 3] + w[3] * F[k + 1, i, j, 3]
+    return u, v
 
 
 @njit(inline="always", cache=True)
-def _vel3(F, k, w, cubic, shared, geo, x0, x1, x2):
-    lower, inv_h, off, cnt = geo
-    i, wi = _loc(x0, lower, inv_h, off, cnt, 0, 0)
-    j, wj = _loc(x1, lower, inv_h, off, cnt, 0, 1)
-    l, wl = _loc(x2, lower, inv_h, off, cnt, 0, 2)
+def _vel2(F, k, w, cubic, shared, g, x0, x1):
+    lo0, lo1, ih0, ih1, o00, o01, n00, n01, o10, o11, n10, n11 = g
+    i, wi = _locate(x0, lo0, ih0, o00, n00)
+    j, wj = _locate(x1, lo1, ih1, o01, n01)
+    if shared:   # one set of weights, the node's components read together
+        a0, a1 = _pair(F, k, w, cubic, i, j)
+        b0, b1 = _pair(F, k, w, cubic, i, j + 1)
+        c0, c1 = _pair(F, k, w, cubic, i + 1, j)
+        d0, d1 = _pair(F, k, w, cubic, i + 1, j + 1)
+        return (_lerp(_lerp(a0, b0, wj), _lerp(c0, d0, wj), wi),
+                _lerp(_lerp(a1, b1, wj), _lerp(c1, d1, wj), wi))
+    u0 = _bilinear(F, k, w, cubic, 2, 0, i, wi, j, wj)
+    i, wi = _locate(x0, lo0, ih0, o10, n10)
+    j, wj = _locate(x1, lo1, ih1, o11, n11)
+    return u0, _bilinear(F, k, w, cubic, 2, 1, i, wi, j, wj)
+
+
+@njit(inline="always", cache=True)
+def _triple(F, k, w, cubic, i, j, l):
+    """All three components at node (i, j, l) of a 3-D field, interpolated in time."""
+    u = w[0] * F[k, i, j, l, 0] + w[1] * F[k + 1, i, j, l, 0]
+    v = w[0] * F[k, i, j, l, 1] + w[1] * F[k + 1, i, j, l, 1]
+    z = w[0] * F[k, i, j, l, 2] + w[1] * F[k + 1, i, j, l, 2]
+    if cubic:
+        u += w[2] * F[k, i, j, l, 3] + w[3] * F[k + 1, i, j, l, 3]
+        v += w[2] * F[k, i, j, l, 4] + w[3] * F[k + 1, i, j, l, 4]
+        z += w[2] * F[k, i, j, l, 5] + w[3] * F[k + 1, i, j, l, 5]
+    return u, v, z
+
+
+@njit(inline="always", cache=True)
+def _line3(F, k, w, cubic, i, j, l, wl):
+    a0, a1, a2 = _triple(F, k, w, cubic, i, j, l)
+    b0, b1, b2 = _triple(F, k, w, cubic, i, j, l + 1)
+    return _lerp(a0, b0, wl), _lerp(a1, b1, wl), _lerp(a2, b2, wl)
+
+
+@njit(inline="always", cache=True)
+def _vel3(F, k, w, cubic, shared, g, x0, x1, x2):
+    lo0, lo1, lo2, ih0, ih1, ih2 = g[0], g[1], g[2], g[3], g[4], g[5]
+    i, wi = _locate(x0, lo0, ih0, g[6], g[9])
+    j, wj = _locate(x1, lo1, ih1, g[7], g[10])
+    l, wl = _locate(x2, lo2, ih2, g[8], g[11])
+    if shared:
+        a0, a1, a2 = _line3(F, k, w, cubic, i, j, l, wl)
+        b0, b1, b2 = _line3(F, k, w, cubic, i, j + 1, l, wl)
+        c0, c1, c2 = _line3(F, k, w, cubic, i + 1, j, l, wl)
+        d0, d1, d2 = _line3(F, k, w, cubic, i + 1, j + 1, l, wl)
+        return (_lerp(_lerp(a0, b0, wj), _lerp(c0, d0, wj), wi),
+                _lerp(_lerp(a1, b1, wj), _lerp(c1, d1, wj), wi),
+                _lerp(_lerp(a2, b2, wj), _lerp(c2, d2, wj), wi))
     u0 = _trilinear(F, k, w, cubic, 3, 0, i, wi, j, wj, l, wl)
-    if not shared:
-        i, wi = _loc(x0, lower, inv_h, off, cnt, 1, 0)
-        j, wj = _loc(x1, lower, inv_h, off, cnt, 1, 1)
-        l, wl = _loc(x2, lower, inv_h, off, cnt, 1, 2)
+    i, wi = _locate(x0, lo0, ih0, g[12], g[15])
+    j, wj = _locate(x1, lo1, ih1, g[13], g[16])
+    l, wl = _locate(x2, lo2, ih2, g[14], g[17])
     u1 = _trilinear(F, k, w, cubic, 3, 1, i, wi, j, wj, l, wl)
-    if not shared:
-        i, wi = _loc(x0, lower, inv_h, off, cnt, 2, 0)
-        j, wj = _loc(x1, lower, inv_h, off, cnt, 2, 1)
-        l, wl = _loc(x2, lower, inv_h, off, cnt, 2, 2)
-    u2 = _trilinear(F, k, w, cubic, 3, 2, i, wi, j, wj, l, wl)
-    return u0, u1, u2
+    i, wi = _locate(x0, lo0, ih0, g[18], g[21])
+    j, wj = _locate(x1, lo1, ih1, g[19], g[22])
+    l, wl = _locate(x2, lo2, ih2, g[20], g[23])
+    return u0, u1, _trilinear(F, k, w, cubic, 3, 2, i, wi, j, wj, l, wl)
 
 
 # ---- gather: any number of components at many points, one time -------------------------------
@@ -258,9 +325,11 @@ def gather_3d(F, ncomp, k, w, off, cnt, lower, inv_h, points, out):
 
 
 # ---- fused RK4: every particle through all steps of a schedule (rk4_schedule) ---------------
-# A particle whose accepted position leaves the box [lower, upper] is frozen at its last
-# position inside and exit_index[p] is set to the output index it did not reach (exit_index
-# is -1 on entry). positions (nout, n, d); positions[0] = x0.
+# Particles are visited in the order ``order`` (a permutation of 0 .. n-1; cell order keeps
+# neighbours on the same grid values) and stored in the caller's order. A particle whose
+# accepted position leaves the box [lower, upper] is frozen at its last position inside and
+# exit_index[p] is set to the output index it did not reach (exit_index is -1 on entry).
+# positions (nout, n, d); positions[0] = x0.
 
 @njit(inline="always", cache=True)
 def _stage(weights, st, q):
@@ -268,13 +337,14 @@ def _stage(weights, st, q):
 
 
 @njit(parallel=True, cache=True, fastmath=True)
-def rk4_1d(F, off, cnt, lower, inv_h, upper, x0, h, target, last, seg, weights, positions,
-           exit_index):
+def rk4_1d(F, off, cnt, lower, inv_h, upper, x0, order, h, target, last, seg, weights,
+           positions, exit_index):
     """RK4 flow map in 1-D (see the comment above); F is (nt, P0, L)."""
     cubic = F.shape[2] == 2
-    geo = (lower, inv_h, off, cnt)
+    geo = _geometry1(lower, inv_h, off, cnt)
     lo0, up0 = lower[0], upper[0]
-    for p in prange(x0.shape[0]):
+    for q in prange(x0.shape[0]):
+        p = order[q]
         y0 = x0[p, 0]
         positions[0, p, 0] = y0
         alive = True
@@ -298,14 +368,15 @@ def rk4_1d(F, off, cnt, lower, inv_h, upper, x0, h, target, last, seg, weights, 
 
 
 @njit(parallel=True, cache=True, fastmath=True)
-def rk4_2d(F, off, cnt, lower, inv_h, upper, x0, h, target, last, seg, weights, positions,
-           exit_index):
+def rk4_2d(F, off, cnt, lower, inv_h, upper, x0, order, h, target, last, seg, weights,
+           positions, exit_index):
     """RK4 flow map in 2-D (see the comment above); F is (nt, P0, P1, L)."""
     cubic = F.shape[3] == 4
     shared = _shared(off, cnt)
-    geo = (lower, inv_h, off, cnt)
+    geo = _geometry2(lower, inv_h, off, cnt)
     lo0, lo1, up0, up1 = lower[0], lower[1], upper[0], upper[1]
-    for p in prange(x0.shape[0]):
+    for q in prange(x0.shape[0]):
+        p = order[q]
         y0, y1 = x0[p, 0], x0[p, 1]
         positions[0, p, 0] = y0
         positions[0, p, 1] = y1
@@ -334,14 +405,15 @@ def rk4_2d(F, off, cnt, lower, inv_h, upper, x0, h, target, last, seg, weights, 
 
 
 @njit(parallel=True, cache=True, fastmath=True)
-def rk4_3d(F, off, cnt, lower, inv_h, upper, x0, h, target, last, seg, weights, positions,
-           exit_index):
+def rk4_3d(F, off, cnt, lower, inv_h, upper, x0, order, h, target, last, seg, weights,
+           positions, exit_index):
     """RK4 flow map in 3-D (see the comment above); F is (nt, P0, P1, P2, L)."""
     cubic = F.shape[4] == 6
     shared = _shared(off, cnt)
-    geo = (lower, inv_h, off, cnt)
+    geo = _geometry3(lower, inv_h, off, cnt)
     lo0, lo1, lo2, up0, up1, up2 = lower[0], lower[1], lower[2], upper[0], upper[1], upper[2]
-    for p in prange(x0.shape[0]):
+    for q in prange(x0.shape[0]):
+        p = order[q]
         y0, y1, y2 = x0[p, 0], x0[p, 1], x0[p, 2]
         positions[0, p, 0] = y0
         positions[0, p, 1] = y1
@@ -371,6 +443,41 @@ def rk4_3d(F, off, cnt, lower, inv_h, upper, x0, h, target, last, seg, weights, 
                 positions[target[st], p, 0] = y0
                 positions[target[st], p, 1] = y1
                 positions[target[st], p, 2] = y2
+
+
+@njit(cache=True)
+def cell_keys(points, lower, inv_h, shape):
+    """Row-major index (n,) int64 of the cell holding each point (clipped to the grid)."""
+    n, d = points.shape
+    keys = np.empty(n, dtype=np.int64)
+    for p in range(n):
+        key = 0
+        for a in range(d):
+            j = min(max(int(np.floor((points[p, a] - lower[a]) * inv_h[a])), 0), shape[a] - 1)
+            key = key * shape[a] + j
+        keys[p] = key
+    return keys
+
+
+@njit(parallel=True, cache=True)
+def pack_snapshots(values, base, coef, out):
+    """Kernel layout of snapshots in one pass: ``values`` (nt, ncomp, M) -> ``out``
+    (nt, M, L). With L = 2 ncomp the time derivative of snapshot k,
+    ``sum_r coef[k, r] values[base[k] + r]`` (three-point rule, see ``snapshot_derivative``;
+    with nt = 2 only r = 0, 1),
+    goes into entries ncomp..; with L = ncomp only the values are copied."""
+    nt, ncomp, m = values.shape
+    for k in range(nt):
+        j = base[k]
+        c0, c1, c2 = coef[k, 0], coef[k, 1], coef[k, 2]
+        j2 = j + 2 if nt > 2 else j + 1                  # nt = 2: two-point rule, c2 = 0
+        for c in range(ncomp):
+            for i in prange(m):
+                out[k, i, c] = values[k, c, i]
+            if out.shape[2] == 2 * ncomp:
+                for i in prange(m):
+                    out[k, i, ncomp + c] = (c0 * values[j, c, i] + c1 * values[j + 1, c, i]
+                                            + c2 * values[j2, c, i])
 
 
 GATHER = {1: gather_1d, 2: gather_2d, 3: gather_3d}

@@ -157,20 +157,15 @@ def integrate_flow_map(velocity, x0, times, *, method: str = "rk4", dt: float | 
 
 def _rk4_fused(gv: GridVelocity, x0, times, dt):
     # Particles are integrated in cell order (neighbours read the same grid values: far fewer
-    # cache misses) and returned in the caller's order.
-    cells = np.floor((x0 - gv.lower) * gv.inv_h).astype(np.int64)
-    order = np.lexsort(cells.T[::-1])
+    # cache misses); the kernel reads and writes them in the caller's order.
+    keys = kernels.cell_keys(x0, gv.lower, gv.inv_h, np.array(gv.grid.shape, dtype=np.int64))
+    order = np.argsort(keys, kind="stable")
     h, target, last, seg, weights = kernels.rk4_schedule(gv.times, times, float(dt), gv.cubic)
     positions = np.empty((len(times),) + x0.shape)
     exit_index = np.full(len(x0), -1, dtype=np.int64)
-    kernels.RK4[gv.dim](gv.packed, gv.off, gv.cnt, gv.lower, gv.inv_h, gv.upper,
-                        np.ascontiguousarray(x0[order]), h, target, last, seg, weights,
-                        positions, exit_index)
-    unsorted = np.empty_like(positions)
-    unsorted[:, order] = positions
-    exit_unsorted = np.empty_like(exit_index)
-    exit_unsorted[order] = exit_index
-    return unsorted, exit_unsorted, len(h)
+    kernels.RK4[gv.dim](gv.packed, gv.off, gv.cnt, gv.lower, gv.inv_h, gv.upper, x0, order, h,
+                        target, last, seg, weights, positions, exit_index)
+    return positions, exit_index, len(h)
 
 
 class _Freezer:

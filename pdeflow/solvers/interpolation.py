@@ -24,10 +24,36 @@ from ..grid import Grid
 from . import _kernels_grid as kernels
 from .solution import GridSolution
 
-__all__ = ["GridVelocity", "TIME_RULES", "interpolate_field", "sample_solution",
-           "snapshot_derivative"]
+__all__ = ["GridVelocity", "TIME_RULES", "derivative_weights", "interpolate_field",
+           "sample_solution", "snapshot_derivative"]
 
 TIME_RULES = ("cubic", "linear")
+
+
+def derivative_weights(times) -> tuple[np.ndarray, np.ndarray]:
+    """The three-point rule of :func:`snapshot_derivative` as weights.
+
+    Returns ``base`` (nt,) int and ``coef`` (nt, 3): the derivative at snapshot k is
+    ``sum_r coef[k, r] values[base[k] + r]``. Needs nt >= 2 (nt = 2: the secant slope).
+    """
+    times = np.asarray(times, dtype=np.float64)
+    nt = len(times)
+    base = np.zeros(nt, dtype=np.int64)
+    coef = np.zeros((nt, 3))
+    if nt == 2:
+        slope = 1.0 / (times[1] - times[0])
+        coef[:, :2] = [-slope, slope]
+        return base, coef
+    for k in range(nt):
+        j = min(max(k - 1, 0), nt - 3)                   # the three snapshots j, j+1, j+2
+        t0, t1, t2 = times[j:j + 3]
+        x = times[k]
+        # derivative of the Lagrange basis of the three nodes at x
+        coef[k] = [(2 * x - t1 - t2) / ((t0 - t1) * (t0 - t2)),
+                   (2 * x - t0 - t2) / ((t1 - t0) * (t1 - t2)),
+                   (2 * x - t0 - t1) / ((t2 - t0) * (t2 - t1))]
+        base[k] = j
+    return base, coef
 
 
 def snapshot_derivative(values, times) -> np.ndarray:
@@ -45,24 +71,12 @@ def snapshot_derivative(values, times) -> np.ndarray:
     formula, the end snapshots the one-sided one.
     """
     values = np.asarray(values, dtype=np.float64)
-    times = np.asarray(times, dtype=np.float64)
-    nt = len(times)
-    if nt == 1:
+    if len(times) == 1:
         return np.zeros_like(values)
-    if nt == 2:
-        slope = (values[1] - values[0]) / (times[1] - times[0])
-        return np.stack([slope, slope])
-    out = np.empty_like(values)
-    for k in range(nt):
-        j = min(max(k - 1, 0), nt - 3)                   # the three snapshots j, j+1, j+2
-        t0, t1, t2 = times[j:j + 3]
-        x = times[k]
-        # derivative of the Lagrange basis of the three nodes at x
-        c0 = (2 * x - t1 - t2) / ((t0 - t1) * (t0 - t2))
-        c1 = (2 * x - t0 - t2) / ((t1 - t0) * (t1 - t2))
-        c2 = (2 * x - t0 - t1) / ((t2 - t0) * (t2 - t1))
-        out[k] = c0 * values[j] + c1 * values[j + 1] + c2 * values[j + 2]
-    return out
+    base, coef = derivative_weights(times)
+    terms = min(3, len(times))
+    return np.stack([sum(coef[k, r] * values[base[k] + r] for r in range(terms))
+                     for k in range(len(times))])
 
 
 def _pad(array: np.ndarray, target: tuple) -> np.ndarray:
@@ -74,15 +88,17 @@ def _pad(array: np.ndarray, target: tuple) -> np.ndarray:
 
 
 def pack_field(values: np.ndarray, times: np.ndarray, cubic: bool) -> np.ndarray:
-    """Kernel layout of snapshots ``values`` (nt, *P, ncomp): C-contiguous float64
-    (max(nt, 2), *P, L), with the time derivatives appended on the last axis if ``cubic``
-    (L = 2 ncomp) and a single snapshot stored twice (see :mod:`_kernels_grid`)."""
+    """Kernel layout of snapshots ``values`` (nt, ncomp, *P) (any strides): C-contiguous
+    float64 (max(nt, 2), *P, L), the time derivatives appended on the last axis if ``cubic``
+    (L = 2 ncomp), a single snapshot stored twice (see :mod:`_kernels_grid`)."""
     values = np.asarray(values, dtype=np.float64)
     if len(times) == 1:
-        return np.ascontiguousarray(np.concatenate([values, values]))
-    if cubic:
-        values = np.concatenate([values, snapshot_derivative(values, times)], axis=-1)
-    return np.ascontiguousarray(values)
+        values, cubic = np.concatenate([values, values]), False
+    nt, ncomp, spatial = values.shape[0], values.shape[1], values.shape[2:]
+    base, coef = derivative_weights(times if len(times) > 1 else [0.0, 1.0])
+    out = np.empty((nt, int(np.prod(spatial)), 2 * ncomp if cubic else ncomp))
+    kernels.pack_snapshots(np.ascontiguousarray(values).reshape(nt, ncomp, -1), base, coef, out)
+    return out.reshape((nt,) + spatial + (out.shape[-1],))
 
 
 class GridVelocity:
@@ -121,7 +137,7 @@ class GridVelocity:
             if velocity.shape != (len(times), d) + shape:
                 raise ValueError(f"solution.velocity must have shape {(len(times), d) + shape}, "
                                  f"got {velocity.shape}")
-            values = np.moveaxis(velocity, 1, -1)          # (nt, *shape, d)
+            values = velocity
         else:
             target = tuple(n + 1 for n in shape)
             parts = []
@@ -133,7 +149,7 @@ class GridVelocity:
                 parts.append(_pad(np.asarray(face, dtype=np.float64), target))
                 off[i, i] = 0.0
                 cnt[i, i] = shape[i] + 1
-            values = np.stack(parts, axis=-1)             # (nt, *(shape + 1), d)
+            values = np.stack(parts, axis=1)              # (nt, d, *(shape + 1))
         self.time_rule = time_rule
         self.packed = pack_field(values, times, time_rule == "cubic")
         self.off, self.cnt = off, cnt
@@ -194,7 +210,7 @@ def interpolate_field(field, grid: Grid, points) -> np.ndarray:
                          f"got {field.shape}")
     points = _as_points(points, grid.dim, "points")
     k, d = field.shape[0], grid.dim
-    packed = pack_field(np.moveaxis(field, 0, -1)[None], np.zeros(1), cubic=False)
+    packed = pack_field(field[None], np.zeros(1), cubic=False)
     out = np.empty((len(points), k))
     kernels.GATHER[d](packed, k, 0, (1.0, 0.0, 0.0, 0.0), np.full((k, d), 0.5),
                       np.tile(np.array(grid.shape, dtype=np.int64), (k, 1)),
