@@ -8,9 +8,11 @@ Three codes for the same job, interleaved repeat by repeat (benchmarks/_harness.
 * baseline: numpy RK4 on scipy ``RegularGridInterpolator``, the same cubic Hermite time rule (one
   interpolator per snapshot holding the velocity and its time derivative, two calls per
   evaluation), on the first 20 000 particles only by default (``--baseline-particles``): at
-  ~40 s per repeat for all 1e5 the script would not fit in 3 minutes. Its cost is linear in the
-  particle count and its rate per particle-step is, if anything, higher on fewer particles
-  (smaller arrays, better cache use), so the quoted ratio is conservative.
+  ~40 s per repeat for all 1e5 the script would not fit in 3 minutes. Its times are scaled by
+  n / 20 000. Measured on this machine (load ~10): its rate per CPU-second on 20 000 particles was
+  3.1e5, on all 1e5 3.3e5 (separate runs), so the scaled baseline is ~7 % slow and the ratio
+  against it ~7 % high; on 2 000 particles its per-call overhead dominates (2.0e5), do not go
+  that low.
 
 Rates are particle-steps per second (one RK4 step = 4 velocity evaluations) in wall time and per
 CPU-second of the process (all threads). Serial (numba 1 thread) with all three codes, then
