@@ -96,3 +96,64 @@ def test_decoder_cloud_takes_R_from_autograd_and_is_uniform_for_a_linear_map():
     np.testing.assert_allclose(flat.scalar, 0.0, atol=1e-12)
     counts = np.histogram2d(*flat.chart.T, bins=4, range=[[0, 1], [0, 1]])[0].ravel()
     assert chisquare(counts).pvalue > 1e-3            # constant sqrt(det g): uniform in the box
+
+
+def _cell_areas(area_element, lo, hi, bins=4, nodes=24):
+    """Areas of a bins x bins grid of chart cells: Gauss-Legendre quadrature of ``area_element``."""
+    g, w = np.polynomial.legendre.leggauss(nodes)
+    ex, ey = np.linspace(lo[0], hi[0], bins + 1), np.linspace(lo[1], hi[1], bins + 1)
+    areas = np.empty((bins, bins))
+    for i in range(bins):
+        for j in range(bins):
+            hx, hy = (ex[i + 1] - ex[i]) / 2, (ey[j + 1] - ey[j]) / 2
+            u, v = np.meshgrid(ex[i] + hx * (g + 1), ey[j] + hy * (g + 1), indexing="ij")
+            areas[i, j] = hx * hy * (np.outer(w, w) * area_element(u, v)).sum()
+    return areas, (ex, ey)
+
+
+def _ellipsoid_area_element(t, p, a=3.0, b=2.0, c=1.0):
+    """|r_t x r_p| of the (theta, phi) ellipsoid chart, written out by hand (not by autograd)."""
+    s = np.sin(t)
+    return s * np.sqrt((b * c * s * np.cos(p)) ** 2 + (a * c * s * np.sin(p)) ** 2
+                       + (a * b * np.cos(t)) ** 2)
+
+
+def _hyperboloid_area_element(s, p, a=1.0, c=1.0):
+    """|r_s x r_p| for (s, p) -> (a sqrt(1+s^2) cos p, a sqrt(1+s^2) sin p, c s)."""
+    r = a * np.sqrt(1 + s ** 2)
+    return r * np.sqrt((a * s / np.sqrt(1 + s ** 2)) ** 2 + c ** 2) + 0 * p
+
+
+def _saddle_area_element(x, y):
+    return np.sqrt(1 + x ** 2 + y ** 2)
+
+
+@pytest.mark.parametrize("make, element, lo, hi", [
+    (lambda n, s: m.ellipsoid(n, s), _ellipsoid_area_element, [0, 0], [np.pi, 2 * np.pi]),
+    (lambda n, s: m.hyperboloid(n, s), _hyperboloid_area_element, [-2, 0], [2, 2 * np.pi]),
+    (lambda n, s: m.saddle(n, s, half_width=2.0), _saddle_area_element, [-2, -2], [2, 2]),
+])
+def test_surfaces_are_uniform_in_area_and_parameter_sampling_is_not(make, element, lo, hi):
+    """Chi-square of 16 chart cells against their areas from a hand-written area element."""
+    n = 6000
+    cloud = make(n, 11)
+    areas, edges = _cell_areas(element, lo, hi)
+    expected = (areas / areas.sum()).ravel() * n
+    counts = np.histogram2d(*cloud.chart.T, bins=edges)[0].ravel()
+    assert chisquare(counts, expected).pvalue > 1e-3
+    flat = np.random.default_rng(11).uniform(lo, hi, (n, 2))       # the test has power
+    flat_counts = np.histogram2d(*flat.T, bins=edges)[0].ravel()
+    assert chisquare(flat_counts, expected).pvalue < 1e-6
+
+
+@pytest.mark.parametrize("dim", [2, 3, 5])
+def test_sphere_is_uniform_a_coordinate_has_the_projected_law(dim):
+    """On S^n the coordinate x_1 has density proportional to (1 - x^2)^((n-2)/2) (uniform for n = 2)."""
+    from scipy import stats
+    x1 = m.sphere(4000, 7, dim=dim).points[:, 0]
+    law = stats.beta(dim / 2, dim / 2, loc=-1, scale=2)       # (1+x)^(n/2-1) (1-x)^(n/2-1)
+    assert stats.kstest(x1, law.cdf).pvalue > 1e-3
+    # the test has power: it rejects the classic mistake, normalised points of a cube
+    cube = np.random.default_rng(7).uniform(-1, 1, (4000, dim + 1))
+    wrong = cube[:, 0] / np.linalg.norm(cube, axis=1)
+    assert stats.kstest(wrong, law.cdf).pvalue < 1e-4

@@ -277,17 +277,18 @@ def sg_stage(src, base, out, c_base, c_src, dt, A0, B0, G0, A1, B1, G1, A2, B2, 
 
 
 @numba.njit(**_SG_JIT)
-def sg_euler_sweep(src, out, ring, nlev, dt, A1, B1, G1, A2, B2, G2):
-    """``nlev`` forward-Euler steps of a 1-D or 2-D grid (src, out: (n1, n2)) in one sweep.
-
-    Level l computes row i - l as soon as level l-1 has rows i-l-1 .. i-l+1, so intermediate
-    levels live in ``ring`` (>= nlev-1, 3, n2) scratch rows that stay in cache and the field is
-    streamed through memory once per ``nlev`` steps. Results equal nlev separate Euler steps."""
+def _sweep_block(src, out, ring, nlev, dt, first, stop, A1, B1, G1, A2, B2, G2):
+    """``nlev`` Euler steps of rows first .. stop-1 of ``out``, from ``src`` (see
+    :func:`sg_euler_sweep`). Level l computes rows first-(nlev-1-l) .. stop-1+(nlev-1-l)
+    (clipped to the grid): the halo a level needs is recomputed here rather than shared, so
+    blocks are independent and every row of every level is the same function of the same
+    inputs whatever the blocking."""
     n1 = src.shape[0]
-    for i in range(n1 + nlev - 1):
+    for i in range(max(first - nlev + 1, 0), min(stop + nlev - 1, n1) + nlev - 1):
         for lev in range(nlev):
             r = i - lev
-            if r < 0 or r >= n1:
+            halo = nlev - 1 - lev
+            if r < max(first - halo, 0) or r >= min(stop + halo, n1):
                 continue
             rm, rp = max(r - 1, 0), min(r + 1, n1 - 1)
             if lev == 0:
@@ -298,14 +299,31 @@ def sg_euler_sweep(src, out, ring, nlev, dt, A1, B1, G1, A2, B2, G2):
             _row2(s, sm, sp, o, dt, G1[r], A1[r], B1[r + 1], A2, B2, G2)
 
 
+@numba.njit(parallel=True, **_SG_JIT)
+def sg_euler_sweep(src, out, rings, nlev, dt, A1, B1, G1, A2, B2, G2):
+    """``nlev`` forward-Euler steps of a 1-D or 2-D grid (src, out: (n1, n2)) in one sweep.
+
+    Level l computes row i - l as soon as level l-1 has rows i-l-1 .. i-l+1, so intermediate
+    levels live in a ring of (>= nlev-1, 3, n2) scratch rows that stay in cache and the field is
+    streamed through memory once per ``nlev`` steps. The rows are cut into ``rings.shape[0]``
+    blocks swept in parallel, each with its own ring (rings: (blocks, >= nlev-1, 3, n2)) and its
+    own recomputed halo, so the result is bitwise the same for any number of blocks or
+    threads. Results equal nlev separate Euler steps."""
+    n1 = src.shape[0]
+    blocks = rings.shape[0]
+    for b in numba.prange(blocks):
+        _sweep_block(src, out, rings[b], nlev, dt, b * n1 // blocks, (b + 1) * n1 // blocks,
+                     A1, B1, G1, A2, B2, G2)
+
+
 @numba.njit(**_SG_JIT)
 def sg_solve(rho, A0, B0, G0, A1, B1, G1, A2, B2, G2, stages, steps_per_interval, times,
-             snaps, u1, u2, ring):
+             snaps, u1, u2, rings):
     """Advance ``rho`` (n0, n1, n2) with the SG operator through ``times``: steps_per_interval[s]
     equal steps on (times[s], times[s+1]], forward Euler (stages 1; FUSED_STEPS steps per sweep
-    when n0 == 1) or SSP-RK3 (stages 3). u1, u2 are work arrays like rho, ring is
-    (FUSED_STEPS, 3, n2) scratch. snaps (nt, n0, n1, n2) receives the snapshots; returns the
-    number of steps taken."""
+    when n0 == 1, in rings.shape[0] parallel row blocks) or SSP-RK3 (stages 3). u1, u2 are work
+    arrays like rho, rings is (blocks, FUSED_STEPS, 3, n2) scratch. snaps (nt, n0, n1, n2)
+    receives the snapshots; returns the number of steps taken."""
     snaps[0] = rho
     total = 0
     n0 = rho.shape[0]
@@ -316,7 +334,11 @@ def sg_solve(rho, A0, B0, G0, A1, B1, G1, A2, B2, G2, stages, steps_per_interval
         while done < nsteps:
             if stages == 1 and n0 == 1:
                 nlev = min(FUSED_STEPS, nsteps - done)
-                sg_euler_sweep(rho[0], u1[0], ring, nlev, dt, A1, B1, G1, A2, B2, G2)
+                if rings.shape[0] == 1:   # no parallel launch (its cost shows on small grids)
+                    _sweep_block(rho[0], u1[0], rings[0], nlev, dt, 0, rho.shape[1],
+                                 A1, B1, G1, A2, B2, G2)
+                else:
+                    sg_euler_sweep(rho[0], u1[0], rings, nlev, dt, A1, B1, G1, A2, B2, G2)
                 done += nlev
             elif stages == 1:
                 sg_stage(rho, rho, u1, 0.0, 1.0, dt, A0, B0, G0, A1, B1, G1, A2, B2, G2)
@@ -339,3 +361,119 @@ def bernoulli(z):
     small = np.abs(z) < 1e-8
     safe = np.where(small, 1.0, z)
     return np.where(small, 1.0 - 0.5 * z, safe / np.expm1(safe))
+
+
+# ----------------------------------------------------------------------------------------------
+# Post-processing: velocity, face velocities, energy, mass and wall mass of one snapshot
+# ----------------------------------------------------------------------------------------------
+_entropy = numba.njit(inline="always")(equations.entropy_density)
+_porous_energy = numba.njit(inline="always")(equations.porous_density)
+
+
+@numba.njit(inline="always")
+def _xi(r, v, kind, D, m):
+    """xi = D F'(rho) + V at one cell (GradientFlow.chemical_potential, same operations)."""
+    if kind == LINEAR:
+        return D * _log_density(r) + v
+    return D * _pressure(r, m) + v
+
+
+@numba.njit(inline="always")
+def _gradient3(a, b, c, where, h):
+    """d xi / dx from three consecutive values a, b, c of a line: ``where`` 0 at the first cell,
+    2 at the last (second-order one-sided), 1 inside (central, from a and c): numpy.gradient
+    with edge_order=2, the same operations in the same order."""
+    if where == 0:
+        return (-1.5 / h) * a + (2.0 / h) * b + (-0.5 / h) * c
+    if where == 2:
+        return (0.5 / h) * a + (-2.0 / h) * b + (1.5 / h) * c
+    return (c - a) / (2.0 * h)
+
+
+@numba.njit(inline="always")
+def _window(c, n):
+    """(first index of the three values used at index c of a line of n >= 3, ``where``)."""
+    if c == 0:
+        return 0, 0
+    if c == n - 1:
+        return n - 3, 2
+    return c - 1, 1
+
+
+@numba.njit(inline="always")
+def _line_gradient(x, out, n, h):
+    """out[c] = -d x / dx along a line of n >= 3 values (x, out: callables by index are not
+    available in numba, so this works on 1-D views)."""
+    out[0] = -_gradient3(x[0], x[1], x[2], 0, h)
+    for c in range(1, n - 1):
+        out[c] = -((x[c + 1] - x[c - 1]) / (2.0 * h))
+    out[n - 1] = -_gradient3(x[n - 3], x[n - 2], x[n - 1], 2, h)
+
+
+def snapshot_fields(rho, V, kind, D, m, h, real, want_velocity, want_energy, xi, v0, v1, v2,
+                    f0, f1, f2, sums):
+    """Fields of one snapshot ``rho`` (n0, n1, n2) through xi = D F'(rho) + V (``xi`` scratch).
+
+    With ``want_velocity`` it writes v_a = -d xi / dx_a (cell centred, as :meth:`GradientFlow.velocity`) into v0, v1, v2
+    and the face velocities u = -(xi_{j+1} - xi_j) / h_a (zero on the walls) into f0 (n0+1, n1,
+    n2), f1 (n0, n1+1, n2), f2 (n0, n1, n2+1), only for the axes with ``real[a]`` (the others
+    may be dummies; a real axis has >= 3 cells). ``sums`` (n0 * n1, 4) receives per row: mass,
+    outer-layer mass, the energy density sum of D F(rho) + V rho (with ``want_energy``, else 0)
+    and min rho (no cell volume). The logarithms (linear family) are the cost: they are only
+    taken for what is wanted.
+    Rows run in parallel and each row's sums are its own, so nothing depends on the thread
+    count."""
+    n0, n1, n2 = rho.shape
+    for row in numba.prange(n0 * n1):
+        i, j = row // n1, row % n1
+        mass, energy, low = 0.0, 0.0, np.inf
+        for k in range(n2):
+            r = rho[i, j, k]
+            if want_velocity:
+                xi[i, j, k] = _xi(r, V[i, j, k], kind, D, m)
+            mass += r
+            if want_energy and r > 0.0:   # F(0) = 0 for both families
+                f = _entropy(r) if kind == LINEAR else _porous_energy(r, m)
+                energy += D * f + V[i, j, k] * r
+            low = min(low, r)
+        outer = 0.0
+        if (real[0] and (i == 0 or i == n0 - 1)) or (real[1] and (j == 0 or j == n1 - 1)):
+            outer = mass
+        elif real[2]:
+            outer = rho[i, j, 0] + rho[i, j, n2 - 1]
+        sums[row, 0] = mass
+        sums[row, 1] = outer
+        sums[row, 2] = energy
+        sums[row, 3] = low
+    if not want_velocity:
+        return
+    for row in numba.prange(n0 * n1):
+        i, j = row // n1, row % n1
+        if real[2]:
+            _line_gradient(xi[i, j], v2[i, j], n2, h[2])
+            f2[i, j, 0] = 0.0
+            for k in range(1, n2):
+                f2[i, j, k] = -(xi[i, j, k] - xi[i, j, k - 1]) / h[2]
+            f2[i, j, n2] = 0.0
+        if real[1]:
+            j0, wj = _window(j, n1)
+            a, b, c = xi[i, j0], xi[i, j0 + 1], xi[i, j0 + 2]
+            for k in range(n2):
+                v1[i, j, k] = -_gradient3(a[k], b[k], c[k], wj, h[1])
+                f1[i, j, k] = 0.0 if j == 0 else -(xi[i, j, k] - xi[i, j - 1, k]) / h[1]
+            if j == n1 - 1:
+                f1[i, n1] = 0.0
+        if real[0]:
+            i0, wi = _window(i, n0)
+            a, b, c = xi[i0, j], xi[i0 + 1, j], xi[i0 + 2, j]
+            for k in range(n2):
+                v0[i, j, k] = -_gradient3(a[k], b[k], c[k], wi, h[0])
+                f0[i, j, k] = 0.0 if i == 0 else -(xi[i, j, k] - xi[i - 1, j, k]) / h[0]
+            if i == n0 - 1:
+                f0[n0, j] = 0.0
+
+
+#: The same pass, rows in parallel (large grids) and serial (small grids, where starting the
+#: threads costs more than the pass).
+snapshot_fields_parallel = numba.njit(parallel=True, **_JIT)(snapshot_fields)
+snapshot_fields = numba.njit(**_JIT)(snapshot_fields)

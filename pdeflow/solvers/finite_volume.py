@@ -8,7 +8,8 @@ Scheme (docs/scheme.md): cell averages on a uniform :class:`~pdeflow.grid.Grid`;
 * ``flux="scharfetter-gummel"`` (Heat / FokkerPlanck only): the exponentially fitted flux
   (D/h) [B(z) rho_j - B(-z) rho_{j+1}], z = (V_{j+1} - V_j) / D, B(z) = z / (e^z - 1); second order
   and exact on the discrete Gaussian steady state.
-* Time stepping ``"ssprk3"`` (default) or ``"euler"`` with dt = cfl * limit recomputed every step,
+* Time stepping ``"ssprk3"`` (default for upwind) or ``"euler"`` (default for
+  Scharfetter-Gummel, cfl 0.6) with dt = cfl * limit recomputed every step,
   the limit being the positivity bound (and, for the upwind flux, the parabolic stability bound);
   ``"semi-implicit"`` (Scharfetter-Gummel only): implicit Euler on the SG operator, one sparse
   linear solve per step (an M-matrix, so positive for every dt; first order in time). The former
@@ -23,6 +24,7 @@ import math
 import time
 import warnings
 
+import numba
 import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
@@ -30,7 +32,7 @@ import scipy.sparse.linalg as spla
 from ..equations import FokkerPlanck, GradientFlow, PorousMedium, check_density
 from ..grid import Grid
 from . import _kernels_fv as K
-from .solution import GridSolution
+from .solution import Deferred, DeferredItem, GridSolution
 
 __all__ = ["solve", "stable_time_step", "wall_mass_fraction", "WALL_MASS_TOLERANCE"]
 
@@ -41,6 +43,11 @@ WALL_MASS_TOLERANCE = 1e-6
 #: A porous-medium run warns when the outer layer gains more than this fraction of the mass
 #: (the upwind scheme moves exponentially small amounts one cell per stage ahead of the front).
 POROUS_WALL_WARNING = 1e-12
+#: Default cfl of the Scharfetter-Gummel flux with forward Euler. For the heat operator, on every
+#: Fourier mode Euler's leading time error (over-damping) has the opposite sign of the stencil's
+#: spatial error (under-damping) and is at most twice it whenever cfl <= 2/3 (1-, 2- and 3-D), so
+#: the total is at most the spatial error; 0.6 keeps a margin (measured: docs/scheme.md).
+SG_EULER_CFL = 0.6
 
 _compile_seconds: dict = {}   # kernel family -> seconds spent compiling / loading the cache
 
@@ -239,6 +246,18 @@ def _equal_steps(times, dt_max) -> np.ndarray:
     return np.maximum(1, np.ceil(np.diff(times) / dt_max * (1 - 1e-12))).astype(np.int64)
 
 
+#: Post-processing runs its rows in parallel from this many cells on.
+PARALLEL_CELLS = 2 ** 18
+#: Rows per parallel block of the fused Euler sweep at least (each block recomputes a halo of
+#: 2 (FUSED_STEPS - 1) rows; results do not depend on the blocking).
+MIN_BLOCK_ROWS = 256
+
+
+def _sweep_blocks(shape) -> int:
+    """Row blocks of the fused sweep: one per numba thread, none smaller than MIN_BLOCK_ROWS."""
+    return max(1, min(numba.get_num_threads(), shape[1] // MIN_BLOCK_ROWS))
+
+
 def _run_sg(equation, grid, rho0, times, stages, cfl, dt, max_steps):
     coeffs = _sg_coefficients(equation, grid)
     limit = _sg_limit(coeffs)
@@ -253,10 +272,11 @@ def _run_sg(equation, grid, rho0, times, stages, cfl, dt, max_steps):
     rho = np.array(rho0.reshape(shape), dtype=np.float64, order="C")
     snaps = np.zeros((len(times),) + shape)
     flat = [c for triple in coeffs for c in triple]   # A0 B0 G0 A1 B1 G1 A2 B2 G2
-    ring = np.empty((K.FUSED_STEPS, 3, shape[2]))
-    u1, u2 = np.zeros_like(rho), np.zeros_like(rho)   # zeros: pages touched before timing
+    rings = np.empty((_sweep_blocks(shape), K.FUSED_STEPS, 3, shape[2]))
+    u1 = np.zeros_like(rho)
+    u2 = np.zeros_like(rho) if stages == 3 else np.zeros((1, 1, 1))   # Euler needs one buffer
     start = time.perf_counter()
-    steps = K.sg_solve(rho, *flat, int(stages), nsteps, times, snaps, u1, u2, ring)
+    steps = K.sg_solve(rho, *flat, int(stages), nsteps, times, snaps, u1, u2, rings)
     loop_seconds = time.perf_counter() - start
     dts = np.diff(times) / nsteps
     diag = dict(steps=int(steps), rejected_steps=0, dt_min=float(dts.min(initial=np.inf)),
@@ -300,21 +320,55 @@ def _run_semi_implicit(equation, grid, rho0, times, dt):
 # ----------------------------------------------------------------------------------------------
 # Post-processing
 # ----------------------------------------------------------------------------------------------
-def _face_velocities(equation, grid, density) -> tuple:
-    """u = -(xi_{j+1} - xi_j) / h on every face, zero on the walls; entry i (nt, *shape+e_i)."""
-    coords = grid.coordinates()
-    xi = np.stack([equation.chemical_potential(r, coords, axis=0) for r in density])
-    faces = []
-    for axis, h in enumerate(grid.spacing):
-        u = -np.diff(xi, axis=axis + 1) / h
-        pad = [(0, 0)] * xi.ndim
-        pad[axis + 1] = (1, 1)
-        faces.append(np.pad(u, pad))
-    return tuple(faces)
+def _snapshot_fields(equation, grid, density, potential, want_velocity=True,
+                     want_energy=True) -> dict:
+    """Mass, outer-layer mass fraction and min rho ``(nt,)`` of the snapshots ``density``
+    ``(nt, *shape)``, and as asked the velocity ``(nt, d, *shape)`` with the face velocities
+    and the energy ``(nt,)``: one compiled pass per snapshot (``potential`` from
+    :func:`_potential`; only read for the velocity and the energy).
+
+    The same values as :meth:`GradientFlow.velocity` (central differences of xi, one-sided at
+    the walls; bitwise), u = -(xi_{j+1} - xi_j) / h on the faces (zero on the walls; bitwise),
+    :meth:`Grid.integrate` and :meth:`GradientFlow.energy` (sums may differ in the last bits:
+    row sums, then a pairwise sum over the rows)."""
+    if want_velocity and min(grid.shape) < 3:
+        raise ValueError(f"every axis needs >= 3 cells for the second-order velocity, got "
+                         f"shape {grid.shape}")
+    nt, d = len(density), grid.dim
+    shape = _padded_shape(grid)
+    real = np.array([False] * (3 - d) + [True] * d)
+    dummy = np.empty((1, 1, 1))
+    velocity = np.empty((nt, d) + grid.shape) if want_velocity else None
+    faces = [np.empty((nt,) + tuple(n + (a == axis) for a, n in enumerate(grid.shape)))
+             for axis in range(d)] if want_velocity else []
+    sums = np.empty((nt, shape[0] * shape[1], 4))
+    kind = K.LINEAR if equation.is_linear else K.POROUS
+    m = float(getattr(equation, "m", 2.0))   # unused by the linear kernel branch
+    h = np.array((1.0,) * (3 - d) + tuple(grid.spacing))
+    xi = np.empty(shape) if want_velocity else dummy
+    kernel = K.snapshot_fields if grid.size < PARALLEL_CELLS else K.snapshot_fields_parallel
+    for k in range(nt):
+        v = [dummy] * 3
+        f = [dummy] * 3
+        if want_velocity:
+            v[3 - d:] = [velocity[k, a].reshape(shape) for a in range(d)]
+            f[3 - d:] = [faces[a][k].reshape(shape[:3 - d] + faces[a].shape[1:])
+                         for a in range(d)]
+        kernel(density[k].reshape(shape), potential, kind, equation.D, m, h, real,
+               want_velocity, want_energy, xi, *v, *f, sums[k])
+    total = sums[..., 0].sum(1)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        walls = np.where(total > 0, sums[..., 1].sum(1) / total, 0.0)
+    out = dict(mass=total * grid.cell_volume, walls=walls, min=sums[..., 3].min(1))
+    if want_velocity:
+        out.update(velocity=velocity, face_velocity=tuple(faces))
+    if want_energy:
+        out["energy"] = sums[..., 2].sum(1) * grid.cell_volume
+    return out
 
 
 def solve(equation: GradientFlow, grid: Grid, rho0, times, *, order: int = 2,
-          flux: str | None = None, time_stepping: str = "ssprk3", cfl: float = 0.4,
+          flux: str | None = None, time_stepping: str | None = None, cfl: float | None = None,
           dt: float | None = None, max_steps: int = 10_000_000,
           progress: bool = False) -> GridSolution:
     """Solve ``equation`` on ``grid`` from ``rho0`` (cell values, ``*shape``) at ``times[0]``.
@@ -327,8 +381,12 @@ def solve(equation: GradientFlow, grid: Grid, rho0, times, *, order: int = 2,
         None (default) picks the accurate one: Scharfetter-Gummel for Heat / FokkerPlanck (flow
         maps 5-7x more accurate than upwind, and faster), upwind for the porous medium.
     time_stepping : ``"ssprk3"``, ``"euler"`` or ``"semi-implicit"`` (the last with
-        ``flux="scharfetter-gummel"`` only).
-    cfl : fraction in (0, 1] of the stable step used when ``dt`` is None.
+        ``flux="scharfetter-gummel"`` only); None (default) picks ``"euler"`` for the
+        Scharfetter-Gummel flux (fused, 4 steps per sweep over memory on 1-D and 2-D grids; at
+        its default step the time error does not exceed the spatial one and partly cancels it,
+        docs/scheme.md) and ``"ssprk3"`` for the upwind flux.
+    cfl : fraction in (0, 1] of the stable step used when ``dt`` is None; None (default) is
+        ``SG_EULER_CFL`` (0.6) for Scharfetter-Gummel with Euler, 0.4 otherwise.
     dt : fixed step; explicit schemes raise ValueError if it ever exceeds the stable limit;
         required by ``"semi-implicit"``. Steps are shortened to land on the snapshot times.
     max_steps : budget of explicit steps (ValueError when exhausted).
@@ -350,6 +408,10 @@ def solve(equation: GradientFlow, grid: Grid, rho0, times, *, order: int = 2,
     """
     if flux is None:
         flux = "scharfetter-gummel" if isinstance(equation, FokkerPlanck) else "upwind"
+    if time_stepping is None:
+        time_stepping = "euler" if flux == "scharfetter-gummel" else "ssprk3"
+    if cfl is None:
+        cfl = SG_EULER_CFL if (flux, time_stepping) == ("scharfetter-gummel", "euler") else 0.4
     cfl, dt = _check_options(equation, order, flux, time_stepping, cfl, dt)
     rho0 = _check_problem(equation, grid, rho0)
     times = _check_times(times)
@@ -395,8 +457,21 @@ def solve(equation: GradientFlow, grid: Grid, rho0, times, *, order: int = 2,
         run_seconds=run_seconds))
 
 
+def _deferred_fields(equation, grid, density, velocity: bool) -> dict:
+    """The velocity and face velocities (``velocity`` True) or the energy of the snapshots."""
+    return _snapshot_fields(equation, grid, density, _potential(equation, grid), velocity,
+                            not velocity)
+
+
 def _package(equation, grid, times, density, diag, settings) -> GridSolution:
-    walls = np.array([wall_mass_fraction(r, grid) for r in density])
+    """The GridSolution of a solve: mass and wall diagnostics now (one cheap pass), velocity,
+    face velocities and energy on first access (they cost a logarithm per cell and snapshot,
+    several times the time loop on large grids)."""
+    sums = _snapshot_fields(equation, grid, density, np.empty((1, 1, 1)), False, False)
+    if equation.is_linear and not sums["min"].min() > 0:
+        raise ValueError(f"the density reached {sums['min'].min():.3e}: it must stay > 0 for "
+                         "log rho (Heat / FokkerPlanck)")
+    walls = sums["walls"]
     if isinstance(equation, PorousMedium) and walls.max() > POROUS_WALL_WARNING:
         first = times[int(np.argmax(walls > POROUS_WALL_WARNING))]
         warnings.warn(f"the porous-medium support reached the no-flux wall by t = {first:.6g}; "
@@ -404,9 +479,12 @@ def _package(equation, grid, times, density, diag, settings) -> GridSolution:
                       stacklevel=3)
     diag.update(settings)
     diag["wall_mass_fraction"] = float(walls.max())
-    velocity = np.stack([equation.velocity(r, grid) for r in density])
-    return GridSolution(
-        equation=equation, grid=grid, times=times, density=density, velocity=velocity,
-        face_velocity=_face_velocities(equation, grid, density),
-        mass=grid.integrate(density), energy=np.array([equation.energy(r, grid) for r in density]),
-        diagnostics=diag)
+    if min(grid.shape) < 3:   # numpy.gradient's rule: say so now, not on first access
+        raise ValueError(f"every axis needs >= 3 cells for the second-order velocity, got "
+                         f"shape {grid.shape}")
+    fields = Deferred(_deferred_fields, equation, grid, density, True)
+    energy = Deferred(_deferred_fields, equation, grid, density, False)
+    return GridSolution(equation=equation, grid=grid, times=times, density=density,
+                        velocity=DeferredItem(fields, "velocity"),
+                        face_velocity=DeferredItem(fields, "face_velocity"), mass=sums["mass"],
+                        energy=DeferredItem(energy, "energy"), diagnostics=diag)
