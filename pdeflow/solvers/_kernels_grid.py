@@ -139,7 +139,7 @@ def _node3(F, k, w, cubic, nc, c, i, j, l):
 
 @njit(inline="always", cache=True)
 def _linear1(F, k, w, cubic, nc, c, i, wi):
-    return (1.0 - wi) * _node1(F, k, w, cubic, nc, c, i) + wi * _node1(F, k, w, cubic, nc, c, i + 1)
+    return _lerp(_node1(F, k, w, cubic, nc, c, i), _node1(F, k, w, cubic, nc, c, i + 1), wi)
 
 
 @njit(inline="always", cache=True)

@@ -80,16 +80,16 @@ def snapshot_derivative(values, times) -> np.ndarray:
 
 
 def _pad(array: np.ndarray, target: tuple) -> np.ndarray:
-    """Zero-pad the trailing axes of ``array`` (..., *spatial) to ``target`` (the padded lengths
-    of the spatial axes); the padding is never read (it lies beyond ``cnt``)."""
+    """Zero-pad the trailing axes of ``array`` ``(..., *spatial)`` to ``target`` (the padded
+    lengths of the spatial axes); the padding is never read (it lies beyond ``cnt``)."""
     lead = array.ndim - len(target)
     widths = [(0, 0)] * lead + [(0, t - s) for s, t in zip(array.shape[lead:], target)]
     return np.pad(array, widths)
 
 
 def pack_field(values: np.ndarray, times: np.ndarray, cubic: bool) -> np.ndarray:
-    """Kernel layout of snapshots ``values`` (nt, ncomp, *P) (any strides): C-contiguous
-    float64 (max(nt, 2), *P, L), the time derivatives appended on the last axis if ``cubic``
+    """Kernel layout of snapshots ``values`` ``(nt, ncomp, *P)``: C-contiguous float64
+    ``(max(nt, 2), *P, L)``, the time derivatives appended on the last axis if ``cubic``
     (L = 2 ncomp), a single snapshot stored twice (see :mod:`_kernels_grid`)."""
     values = np.asarray(values, dtype=np.float64)
     if len(times) == 1:
