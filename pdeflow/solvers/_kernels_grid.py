@@ -336,13 +336,6 @@ def _stage(weights, st, q):
     return (weights[st, q, 0], weights[st, q, 1], weights[st, q, 2], weights[st, q, 3])
 
 
-@njit(inline="always", cache=True)
-def _step(h, seg, weights, st):
-    """Step st of a schedule: h and (snapshot index, weights) at t, t + h/2 and t + h."""
-    return (h[st], seg[st, 0], _stage(weights, st, 0), seg[st, 1], _stage(weights, st, 1),
-            seg[st, 2], _stage(weights, st, 2))
-
-
 @njit(parallel=True, cache=True, fastmath=True)
 def rk4_1d(F, off, cnt, lower, inv_h, upper, x0, order, h, target, last, seg, weights,
            positions, exit_index):
@@ -357,7 +350,9 @@ def rk4_1d(F, off, cnt, lower, inv_h, upper, x0, order, h, target, last, seg, we
         alive = True
         for st in range(h.shape[0]):
             if alive:
-                hs, ka, wa, km, wm, kb, wb = _step(h, seg, weights, st)
+                hs = h[st]
+                wa, wm, wb = _stage(weights, st, 0), _stage(weights, st, 1), _stage(weights, st, 2)
+                ka, km, kb = seg[st, 0], seg[st, 1], seg[st, 2]
                 a0 = _vel1(F, ka, wa, cubic, geo, y0)
                 b0 = _vel1(F, km, wm, cubic, geo, y0 + 0.5 * hs * a0)
                 c0 = _vel1(F, km, wm, cubic, geo, y0 + 0.5 * hs * b0)
@@ -388,7 +383,9 @@ def rk4_2d(F, off, cnt, lower, inv_h, upper, x0, order, h, target, last, seg, we
         alive = True
         for st in range(h.shape[0]):
             if alive:
-                hs, ka, wa, km, wm, kb, wb = _step(h, seg, weights, st)
+                hs = h[st]
+                wa, wm, wb = _stage(weights, st, 0), _stage(weights, st, 1), _stage(weights, st, 2)
+                ka, km, kb = seg[st, 0], seg[st, 1], seg[st, 2]
                 a0, a1 = _vel2(F, ka, wa, cubic, shared, geo, y0, y1)
                 b0, b1 = _vel2(F, km, wm, cubic, shared, geo, y0 + 0.5 * hs * a0,
                                y1 + 0.5 * hs * a1)
@@ -424,7 +421,9 @@ def rk4_3d(F, off, cnt, lower, inv_h, upper, x0, order, h, target, last, seg, we
         alive = True
         for st in range(h.shape[0]):
             if alive:
-                hs, ka, wa, km, wm, kb, wb = _step(h, seg, weights, st)
+                hs = h[st]
+                wa, wm, wb = _stage(weights, st, 0), _stage(weights, st, 1), _stage(weights, st, 2)
+                ka, km, kb = seg[st, 0], seg[st, 1], seg[st, 2]
                 a0, a1, a2 = _vel3(F, ka, wa, cubic, shared, geo, y0, y1, y2)
                 b0, b1, b2 = _vel3(F, km, wm, cubic, shared, geo, y0 + 0.5 * hs * a0,
                                    y1 + 0.5 * hs * a1, y2 + 0.5 * hs * a2)
