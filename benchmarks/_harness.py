@@ -40,7 +40,7 @@ def machine_line() -> str:
 
 
 def interleave(cases: Mapping[str, Callable[[], object]], repeats: int = MIN_REPEATS,
-               ) -> dict[str, np.ndarray]:
+               cpu: dict | None = None) -> dict[str, np.ndarray]:
     """Time each callable once per repeat, in turn, ``repeats`` times.
 
     Parameters
@@ -48,6 +48,9 @@ def interleave(cases: Mapping[str, Callable[[], object]], repeats: int = MIN_REP
     cases : mapping name -> zero-argument callable. Each call is one timed repeat; the callables
         are already compiled (warm) when passed in.
     repeats : number of rounds, at least ``MIN_REPEATS``.
+    cpu : optional dict, filled with name -> (repeats,) CPU seconds of the process (all threads)
+        for the same calls: a rate per CPU-second does not depend on how many cores the
+        machine's other load left free.
 
     Returns
     -------
@@ -58,11 +61,15 @@ def interleave(cases: Mapping[str, Callable[[], object]], repeats: int = MIN_REP
     if not cases:
         raise ValueError("cases must name at least one callable")
     times = {name: np.empty(repeats) for name in cases}
+    cpu_times = {name: np.empty(repeats) for name in cases}
     for r in range(repeats):
         for name, run in cases.items():
-            start = time.perf_counter()
+            start, cpu_start = time.perf_counter(), time.process_time()
             run()
             times[name][r] = time.perf_counter() - start
+            cpu_times[name][r] = time.process_time() - cpu_start
+    if cpu is not None:
+        cpu.update(cpu_times)
     return times
 
 

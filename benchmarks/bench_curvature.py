@@ -1,8 +1,8 @@
 """Time the scalar curvature of an MLP decoder per point: intrinsic vs extrinsic route.
 
 Decoder: tanh MLP d -> 64 -> 64 -> D in float64, batch of points per call, one thread.
-Prints the median wall time per point of each route (over `--repeats` calls, after one warm-up
-call) and the ratio intrinsic / extrinsic, for d in {2, 3, 8} and D in {3, 64, 784} (d <= D).
+Prints the median wall time per point of each route (over `--repeats` calls of each, the two
+routes interleaved call by call with benchmarks/_harness.py, after one warm-up call each) and the ratio intrinsic / extrinsic, for d in {2, 3, 8} and D in {3, 64, 784} (d <= D).
 
     PYTHONPATH=. python benchmarks/bench_curvature.py
 """
@@ -10,23 +10,30 @@ from __future__ import annotations
 
 import argparse
 import statistics
-import time
+import sys
+from pathlib import Path
 
 import torch
 
-from pdeflow.geometry.curvature import scalar_curvature
-from pdeflow.geometry.networks import mlp
+sys.path.insert(0, str(Path(__file__).parent))
+from _harness import interleave, load_average  # noqa: E402
+
+from pdeflow.geometry.curvature import scalar_curvature  # noqa: E402
+from pdeflow.geometry.networks import mlp  # noqa: E402
 
 
-def median_seconds_per_point(decoder, z, method, repeats):
-    scalar_curvature(decoder, z, method)                    # warm-up
-    times = []
-    for _ in range(repeats):
-        t0 = time.perf_counter()
-        with torch.no_grad():
-            scalar_curvature(decoder, z, method)
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times) / z.shape[0]
+def seconds_per_point(decoder, z, repeats):
+    """Median seconds per point of each route, the two interleaved repeat by repeat."""
+    def route(method):
+        def run():
+            with torch.no_grad():
+                scalar_curvature(decoder, z, method)
+        run()                                                # warm-up
+        return run
+    times = interleave({"extrinsic": route("extrinsic"), "intrinsic": route("intrinsic")},
+                       repeats)
+    return (statistics.median(times["extrinsic"]) / z.shape[0],
+            statistics.median(times["intrinsic"]) / z.shape[0])
 
 
 def main(repeats: int = 5, points: int = 32):
@@ -41,13 +48,13 @@ def main(repeats: int = 5, points: int = 32):
                 continue
             dec = mlp([d, 64, 64, D], "tanh", seed=0, dtype=torch.float64)
             z = torch.randn(points, d, dtype=torch.float64, generator=torch.Generator().manual_seed(1))
-            te = median_seconds_per_point(dec, z, "extrinsic", repeats)
-            ti = median_seconds_per_point(dec, z, "intrinsic", repeats)
+            te, ti = seconds_per_point(dec, z, repeats)
             with torch.no_grad():
                 re, ri = scalar_curvature(dec, z, "extrinsic"), scalar_curvature(dec, z, "intrinsic")
             err, size = (ri - re).abs().max().item(), re.abs().max().item()
             print(f"{d:>2} {D:>4} | {1e3 * te:>17.3f} | {1e3 * ti:>17.3f} | {ti / te:>9.1f} | "
                   f"{err:>14.1e} | {size:.1e}", flush=True)
+    print(f"load average: {load_average()}")
 
 
 if __name__ == "__main__":

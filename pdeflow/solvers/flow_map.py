@@ -3,7 +3,8 @@
 Velocity sources (all accepted by :func:`integrate_flow_map`):
 
 * a :class:`~pdeflow.solvers.solution.GridSolution` (or a ready :class:`GridVelocity`):
-  interpolated multilinearly in space and linearly in time (see :mod:`interpolation`);
+  interpolated multilinearly in space and, by default, cubic Hermite in time (see
+  :mod:`interpolation`);
   RK4 on it runs in one fused numba kernel, parallel over particles;
 * anything with a ``.velocity(t, x)`` method (the closed forms of :mod:`pdeflow.exact`);
 * any callable ``v(t, x) -> (n, d)`` (numpy in, numpy out; a torch network plugs in through a
@@ -135,9 +136,8 @@ def integrate_flow_map(velocity, x0, times, *, method: str = "rk4", dt: float | 
             raise ValueError(f"x0: {np.count_nonzero(~inside)} starting points lie outside the "
                              f"grid box {grid_velocity.grid.lower}..{grid_velocity.grid.upper}")
     if method == "rk4" and grid_velocity is not None:
-        positions, exit_index = _rk4_fused(grid_velocity, x0, times, dt)
-        stats = {"steps_per_particle": int(sum(max(1, math.ceil(abs(s) / dt - 1e-9))
-                                               for s in np.diff(times)))}
+        positions, exit_index, steps = _rk4_fused(grid_velocity, x0, times, dt)
+        stats = {"steps_per_particle": steps}
     else:
         stepper = _rk4_vectorised if method == "rk4" else _dopri5_vectorised
         box = (grid_velocity.lower, grid_velocity.upper) if grid_velocity else None
@@ -157,18 +157,15 @@ def integrate_flow_map(velocity, x0, times, *, method: str = "rk4", dt: float | 
 
 def _rk4_fused(gv: GridVelocity, x0, times, dt):
     # Particles are integrated in cell order (neighbours read the same grid values: far fewer
-    # cache misses) and returned in the caller's order.
-    cells = np.floor((x0 - gv.lower) * gv.inv_h).astype(np.int64)
-    order = np.lexsort(cells.T[::-1])
+    # cache misses); the kernel reads and writes them in the caller's order.
+    keys = kernels.cell_keys(x0, gv.lower, gv.inv_h, np.array(gv.grid.shape, dtype=np.int64))
+    order = np.argsort(keys, kind="stable")
+    h, target, last, seg, weights = kernels.rk4_schedule(gv.times, times, float(dt), gv.cubic)
     positions = np.empty((len(times),) + x0.shape)
     exit_index = np.full(len(x0), -1, dtype=np.int64)
-    kernels.rk4_grid(gv.packed, gv.tangent, gv.times, gv.off, gv.cnt, gv.lower, gv.inv_h, gv.upper,
-                     np.ascontiguousarray(x0[order]), times, float(dt), positions, exit_index)
-    unsorted = np.empty_like(positions)
-    unsorted[:, order] = positions
-    exit_unsorted = np.empty_like(exit_index)
-    exit_unsorted[order] = exit_index
-    return unsorted, exit_unsorted
+    kernels.RK4[gv.dim](gv.packed, gv.off, gv.cnt, gv.lower, gv.inv_h, gv.upper, x0, order, h,
+                        target, last, seg, weights, positions, exit_index)
+    return positions, exit_index, len(h)
 
 
 class _Freezer:

@@ -24,11 +24,36 @@ from ..grid import Grid
 from . import _kernels_grid as kernels
 from .solution import GridSolution
 
-__all__ = ["GridVelocity", "TIME_RULES", "interpolate_field", "sample_solution",
-           "snapshot_derivative"]
+__all__ = ["GridVelocity", "TIME_RULES", "derivative_weights", "interpolate_field",
+           "sample_solution", "snapshot_derivative"]
 
 TIME_RULES = ("cubic", "linear")
-_NO_TANGENT = np.zeros((1, 1, 1, 1, 1))
+
+
+def derivative_weights(times) -> tuple[np.ndarray, np.ndarray]:
+    """The three-point rule of :func:`snapshot_derivative` as weights.
+
+    Returns ``base`` (nt,) int and ``coef`` (nt, 3): the derivative at snapshot k is
+    ``sum_r coef[k, r] values[base[k] + r]``. Needs nt >= 2 (nt = 2: the secant slope).
+    """
+    times = np.asarray(times, dtype=np.float64)
+    nt = len(times)
+    base = np.zeros(nt, dtype=np.int64)
+    coef = np.zeros((nt, 3))
+    if nt == 2:
+        slope = 1.0 / (times[1] - times[0])
+        coef[:, :2] = [-slope, slope]
+        return base, coef
+    for k in range(nt):
+        j = min(max(k - 1, 0), nt - 3)                   # the three snapshots j, j+1, j+2
+        t0, t1, t2 = times[j:j + 3]
+        x = times[k]
+        # derivative of the Lagrange basis of the three nodes at x
+        coef[k] = [(2 * x - t1 - t2) / ((t0 - t1) * (t0 - t2)),
+                   (2 * x - t0 - t2) / ((t1 - t0) * (t1 - t2)),
+                   (2 * x - t0 - t1) / ((t2 - t0) * (t2 - t1))]
+        base[k] = j
+    return base, coef
 
 
 def snapshot_derivative(values, times) -> np.ndarray:
@@ -46,32 +71,34 @@ def snapshot_derivative(values, times) -> np.ndarray:
     formula, the end snapshots the one-sided one.
     """
     values = np.asarray(values, dtype=np.float64)
-    times = np.asarray(times, dtype=np.float64)
-    nt = len(times)
-    if nt == 1:
+    if len(times) == 1:
         return np.zeros_like(values)
-    if nt == 2:
-        slope = (values[1] - values[0]) / (times[1] - times[0])
-        return np.stack([slope, slope])
-    out = np.empty_like(values)
-    for k in range(nt):
-        j = min(max(k - 1, 0), nt - 3)                   # the three snapshots j, j+1, j+2
-        t0, t1, t2 = times[j:j + 3]
-        x = times[k]
-        # derivative of the Lagrange basis of the three nodes at x
-        c0 = (2 * x - t1 - t2) / ((t0 - t1) * (t0 - t2))
-        c1 = (2 * x - t0 - t2) / ((t1 - t0) * (t1 - t2))
-        c2 = (2 * x - t0 - t1) / ((t2 - t0) * (t2 - t1))
-        out[k] = c0 * values[j] + c1 * values[j + 1] + c2 * values[j + 2]
-    return out
+    base, coef = derivative_weights(times)
+    terms = min(3, len(times))
+    return np.stack([sum(coef[k, r] * values[base[k] + r] for r in range(terms))
+                     for k in range(len(times))])
 
 
-def _pad(array: np.ndarray, lead: int, target: tuple) -> np.ndarray:
-    """Zero-pad the trailing spatial axes of ``array`` to ``target`` (length 3)."""
-    spatial = array.shape[lead:] + (1,) * (3 - (array.ndim - lead))
-    array = array.reshape(array.shape[:lead] + spatial)
-    widths = [(0, 0)] * lead + [(0, t - s) for s, t in zip(spatial, target)]
-    return np.ascontiguousarray(np.pad(array, widths), dtype=np.float64)
+def _pad(array: np.ndarray, target: tuple) -> np.ndarray:
+    """Zero-pad the trailing axes of ``array`` ``(..., *spatial)`` to ``target`` (the padded
+    lengths of the spatial axes); the padding is never read (it lies beyond ``cnt``)."""
+    lead = array.ndim - len(target)
+    widths = [(0, 0)] * lead + [(0, t - s) for s, t in zip(array.shape[lead:], target)]
+    return np.pad(array, widths)
+
+
+def pack_field(values: np.ndarray, times: np.ndarray, cubic: bool) -> np.ndarray:
+    """Kernel layout of snapshots ``values`` ``(nt, ncomp, *P)``: C-contiguous float64
+    ``(max(nt, 2), *P, L)``, the time derivatives appended on the last axis if ``cubic``
+    (L = 2 ncomp), a single snapshot stored twice (see :mod:`_kernels_grid`)."""
+    values = np.asarray(values, dtype=np.float64)
+    if len(times) == 1:
+        values, cubic = np.concatenate([values, values]), False
+    nt, ncomp, spatial = values.shape[0], values.shape[1], values.shape[2:]
+    base, coef = derivative_weights(times if len(times) > 1 else [0.0, 1.0])
+    out = np.empty((nt, int(np.prod(spatial)), 2 * ncomp if cubic else ncomp))
+    kernels.pack_snapshots(np.ascontiguousarray(values).reshape(nt, ncomp, -1), base, coef, out)
+    return out.reshape((nt,) + spatial + (out.shape[-1],))
 
 
 class GridVelocity:
@@ -103,34 +130,37 @@ class GridVelocity:
                            "time_rule": "cubic Hermite, three-point snapshot derivatives"
                            if time_rule == "cubic" else "linear between snapshots",
                            "space_rule": "multilinear"}
-        off = np.full((d, 3), 0.5)
-        cnt = np.tile(np.array(shape + (1,) * (3 - d), dtype=np.int64), (d, 1))
+        off = np.full((d, d), 0.5)
+        cnt = np.tile(np.array(shape, dtype=np.int64), (d, 1))
         if field == "cell":
             velocity = np.asarray(solution.velocity, dtype=np.float64)
             if velocity.shape != (len(times), d) + shape:
                 raise ValueError(f"solution.velocity must have shape {(len(times), d) + shape}, "
                                  f"got {velocity.shape}")
-            packed = _pad(velocity, 2, tuple(cnt[0]))  # (nt, d, P0, P1, P2)
+            values = velocity
         else:
-            target = tuple(n + 1 for n in shape) + (1,) * (3 - d)
+            target = tuple(n + 1 for n in shape)
             parts = []
             for i, face in enumerate(solution.face_velocity):
                 expected = (len(times),) + tuple(n + (a == i) for a, n in enumerate(shape))
                 if np.shape(face) != expected:
                     raise ValueError(f"solution.face_velocity[{i}] must have shape {expected}, "
                                      f"got {np.shape(face)}")
-                parts.append(_pad(np.asarray(face), 1, target))
+                parts.append(_pad(np.asarray(face, dtype=np.float64), target))
                 off[i, i] = 0.0
                 cnt[i, i] = shape[i] + 1
-            packed = np.stack(parts, axis=1)
-        packed = np.ascontiguousarray(np.moveaxis(packed, 1, -1))  # kernel layout (nt, P.., c)
-        self.packed, self.off, self.cnt = packed, off, cnt
+            values = np.stack(parts, axis=1)              # (nt, d, *(shape + 1))
         self.time_rule = time_rule
-        self.tangent = (np.ascontiguousarray(snapshot_derivative(packed, times))
-                        if time_rule == "cubic" and len(times) > 1 else _NO_TANGENT)
-        self.lower = np.array(grid.lower)
-        self.upper = np.array(grid.upper)
-        self.inv_h = 1.0 / np.array(grid.spacing)
+        self.packed = pack_field(values, times, time_rule == "cubic")
+        self.off, self.cnt = off, cnt
+        self.lower = np.array(grid.lower, dtype=np.float64)
+        self.upper = np.array(grid.upper, dtype=np.float64)
+        self.inv_h = 1.0 / np.array(grid.spacing, dtype=np.float64)
+
+    @property
+    def cubic(self) -> bool:
+        """True if the packed field carries snapshot derivatives (cubic Hermite in time)."""
+        return self.packed.shape[-1] == 2 * self.dim
 
     @property
     def dim(self) -> int:
@@ -147,9 +177,10 @@ class GridVelocity:
         """v(t, x) for points x (n, d) -> (n, d)."""
         t = self.check_time(t)
         x = _as_points(x, self.dim)
+        k, w = kernels.time_segment(self.times, t, self.cubic)
         out = np.empty((len(x), self.dim))
-        kernels.gather(self.packed, self.tangent, self.times, self.off, self.cnt, self.lower, self.inv_h, t, x,
-                       out)
+        kernels.GATHER[self.dim](self.packed, self.dim, k, w, self.off, self.cnt, self.lower,
+                                 self.inv_h, x, out)
         return out
 
     velocity = __call__
@@ -179,11 +210,12 @@ def interpolate_field(field, grid: Grid, points) -> np.ndarray:
                          f"got {field.shape}")
     points = _as_points(points, grid.dim, "points")
     k, d = field.shape[0], grid.dim
-    cnt_row = np.array(grid.shape + (1,) * (3 - d), dtype=np.int64)
-    packed = np.ascontiguousarray(np.moveaxis(_pad(field[None], 2, tuple(cnt_row)), 1, -1))
+    packed = pack_field(field[None], np.zeros(1), cubic=False)
     out = np.empty((len(points), k))
-    kernels.gather(packed, _NO_TANGENT, np.zeros(1), np.full((k, 3), 0.5), np.tile(cnt_row, (k, 1)),
-                   np.array(grid.lower), 1.0 / np.array(grid.spacing), 0.0, points, out)
+    kernels.GATHER[d](packed, k, 0, (1.0, 0.0, 0.0, 0.0), np.full((k, d), 0.5),
+                      np.tile(np.array(grid.shape, dtype=np.int64), (k, 1)),
+                      np.array(grid.lower, dtype=np.float64),
+                      1.0 / np.array(grid.spacing, dtype=np.float64), points, out)
     return out[:, 0] if scalar else out
 
 
