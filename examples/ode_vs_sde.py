@@ -288,9 +288,10 @@ FLOOR_KEYS = ("w2sq_ode_sde", "w2sq_sde_target", "w2sq_ode_target", "w2sq_bias")
 
 
 def floor_summary(floors: dict) -> list:
-    """Rows (target, n_seeds, {metric: (mean, sd)}) of the exact-score runs."""
+    """Rows (target, n_seeds, {metric: (mean, sd)}) of the exact-score runs (none with
+    ``--no-floors``)."""
     out = []
-    for name in dict.fromkeys(floors["target"]):
+    for name in dict.fromkeys(floors.get("target", ())):
         sel = floors["target"] == name
         out.append((name, int(sel.sum()), {m: (floors[m][sel].mean(), floors[m][sel].std(ddof=1)
                                                 if sel.sum() > 1 else float("nan"))

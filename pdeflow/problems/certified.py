@@ -3,9 +3,9 @@
 
 The wrapper is thin: :func:`pdeflow.solvers.finite_volume.solve` on the fine grid (``n`` cells
 per axis) and on the companion grid (``n // 2``), velocities by
-:class:`pdeflow.solvers.GridVelocity` (multilinear in space, linear in time between snapshots),
-samples by :meth:`pdeflow.grid.Grid.sample_density` of the density interpolated linearly in
-time. The error estimate of the truth is ``|v_fine - v_coarse|`` per point (no order is assumed, so
+:class:`pdeflow.solvers.GridVelocity` (multilinear in space, cubic Hermite in time by
+default), samples by :meth:`pdeflow.grid.Grid.sample_density` of the density interpolated
+linearly in time. The error estimate of the truth is ``|v_fine - v_coarse|`` per point (no order is assumed, so
 for a second-order scheme it overstates the fine solve's error about three-fold).
 
 The linear equations are pdeflow's Fokker-Planck convention (score, SDE available); the porous
