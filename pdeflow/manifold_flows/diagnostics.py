@@ -81,7 +81,7 @@ def macs_authors(J: torch.Tensor, eps: float = 1e-8) -> float:
     * it changes under a rescaling of latent axes (J -> J diag(c)), under a per-point sign flip
       of a latent axis and under an ambient rotation (J -> Q J), all of which leave :func:`macs`
       unchanged; conversely it is unchanged under a rescaling of ambient coordinates
-      (J -> diag(r) J, r_a != 0), which changes :func:`macs` unless all |r_a| are equal.
+      (``J -> diag(r) J``, ``r_a != 0``), which changes :func:`macs` unless all ``|r_a|`` are equal.
 
     ``eps`` > 0 is the authors' 1e-8 guard (a zero row gives a zero row of R).
     """
