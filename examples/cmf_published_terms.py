@@ -116,9 +116,10 @@ def evaluate(flow, x_test: torch.Tensor, seed: int) -> dict:
 
 
 def run(config: str, method: str, seed: int, steps: int | None, out: Path, argv: list,
-        tag: str = "") -> dict:
-    cfg = CONFIGS[config]
+        tag: str = "", batch: int | None = None) -> dict:
+    cfg = dict(CONFIGS[config])
     steps = steps or cfg["steps"]
+    cfg["batch"] = batch or cfg["batch"]
     x = cfg["data"](cfg["n_train"] + cfg["n_test"]).to(cfg["dtype"])
     x_train, x_test = x[:cfg["n_train"]], x[cfg["n_train"]:]
     if cfg["square"]:
@@ -196,6 +197,7 @@ def main(argv=None):
     p.add_argument("--methods", default="cmf,rectangular")
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--steps", type=int, default=None, help="default: the config's")
+    p.add_argument("--batch", type=int, default=None, help="default: the config's")
     p.add_argument("--out", default="runs/cmf_terms")
     p.add_argument("--tag", default="", help="suffix of the config name in files and tables")
     p.add_argument("--summarise", default=None, help="print the tables of the runs in this folder")
@@ -210,7 +212,8 @@ def main(argv=None):
     results = []
     for seed in (int(s) for s in args.seeds.split(",")):
         for method in args.methods.split(","):
-            results.append(run(args.config, method, seed, args.steps, out, argv, args.tag))
+            results.append(run(args.config, method, seed, args.steps, out, argv, args.tag,
+                               args.batch))
     return results
 
 
