@@ -5,8 +5,8 @@ Problem: d_t rho = Lap(rho^2) + div(x rho) from the confined Barenblatt profile 
 (pdeflow.exact.ConfinedBarenblatt, tau0 = 1) to T = 0.5 on the box of half width 1.5 x the initial
 support radius. Error: L1 distance to the closed form at T divided by the mass.
 
-* pdeflow: ``solve()`` defaults (CCH upwind, minmod reconstruction, SSP-RK3, adaptive CFL step
-  cfl = 0.4); seconds = ``diagnostics["loop_seconds"]`` (the compiled time loop).
+* pdeflow: ``solve()`` defaults (CCH upwind, minmod reconstruction, forward Euler, adaptive CFL
+  step cfl = 0.4); seconds = ``diagnostics["loop_seconds"]`` (the compiled time loop).
 * py-pde: ``PDE({"c": "laplace(c * abs(c)) + d c + x . grad c"})`` (central differences, Neumann
   walls; the sign-safe form: ``laplace(c**2)`` is backward diffusion where c < 0 and blows up, see
   ``--as-written``), explicit Euler with the fixed step 0.4 h^2 / (2 d m max c^(m-1)) (0.4 of its
@@ -17,9 +17,9 @@ computed with its numpy backend (same scheme, no compile), and only the first gr
 target is compiled with numba (compile time printed apart) and timed. The two are then timed
 interleaved repeat by repeat (benchmarks/_harness.py).
 
-Throughput, on py-pde's target grid: cell-updates/s counted per time step (one SSP-RK3 step of
-pdeflow = 3 right-hand-side evaluations + 1 step-limit pass; one Euler step of py-pde = 1
-right-hand side) and per right-hand-side evaluation (pdeflow's steps x 3), both serial (the
+Throughput, on py-pde's target grid: cell-updates/s counted per time step (one default Euler
+step of pdeflow = 1 right-hand-side evaluation, its step limit computed in the same sweep; one
+Euler step of py-pde = 1 right-hand side) and per right-hand-side evaluation, both serial (the
 pdeflow kernels have no threaded variant: see the comment in pdeflow/solvers/_kernels_fv.py).
 
 Usage: python benchmarks/bench_fv_porous.py [--dims 1 2 3] [--repeats 5] [--as-written]
@@ -197,15 +197,17 @@ def bench_dim(dim, repeats, sign_safe):
     peer_tp = Peer(dim, peer.n, T_tp, sign_safe=sign_safe)
     peer_tp.stepper = peer.stepper                 # same grid and dt: reuse the compiled stepper
     tp = interleave({"pdeflow": ours_tp.run, "py-pde": peer_tp.run}, repeats)
-    steps, peer_steps = ours_tp.sol.diagnostics["steps"], peer_tp.row()["steps"]
-    cells = ours_tp.grid.size
+    diag, peer_steps = ours_tp.sol.diagnostics, peer_tp.row()["steps"]
+    steps, cells = diag["steps"], ours_tp.grid.size
+    stages = 3 if diag["time_stepping"] == "ssprk3" else 1
     print(f"  throughput at n = {peer.n} to t = {T_tp:g} ({cells} cells; pdeflow {steps} "
-          f"SSP-RK3 steps = {3 * steps} RHS, py-pde {peer_steps} Euler steps)")
+          f"{diag['time_stepping']} steps = {stages * steps} RHS, py-pde {peer_steps} Euler "
+          "steps)")
     per_step = {k: v / (steps if k == "pdeflow" else peer_steps)
                 for k, v in tp.items()}
     print("  per time step:")
     print(report(per_step, work=cells, unit="G cell-steps/s", scale=1e-9, reference="py-pde"))
-    per_rhs = {k: v / (3 * steps if k == "pdeflow" else peer_steps)
+    per_rhs = {k: v / (stages * steps if k == "pdeflow" else peer_steps)
                for k, v in tp.items()}
     print("  per right-hand-side evaluation:")
     print(report(per_rhs, work=cells, unit="G cell-RHS/s", scale=1e-9, reference="py-pde"))

@@ -73,7 +73,8 @@ def porous():
             report(f"barenblatt 64^2 upwind semi-implicit {factor}x",
                    lambda: solve(bar.equation, grid, rho0, times, time_stepping="semi-implicit",
                                  dt=factor * limit), exact, grid)
-        report("barenblatt 64^2 upwind ssprk3", lambda: solve(bar.equation, grid, rho0, times),
+        report("barenblatt 64^2 upwind ssprk3", lambda: solve(bar.equation, grid, rho0, times,
+                                                           time_stepping="ssprk3"),
                exact, grid)
 
 

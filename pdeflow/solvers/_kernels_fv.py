@@ -313,10 +313,12 @@ def cch_limit(rho, V, inv_h, kind, D, m, scr, red):
 def cch_solve(rho, V, inv_h, kind, D, m, order, stages, cfl, dt_user, times, snaps,
               new, u1, u2, scratch, red, max_steps, stats):
     """Advance ``rho`` (modified in place) from times[0] through ``times``; snapshot i goes to
-    snaps[i]. ``stages`` is 1 (forward Euler) or 3 (SSP-RK3). ``dt_user`` <= 0 means the step is
-    cfl * limit, recomputed every step; a step is redone with a smaller dt when a later RK stage
-    has a smaller limit, so every stage is a positivity-preserving Euler step. new, u1, u2 are
-    work arrays like rho; scratch, red as in :func:`cch_stage`.
+    snaps[i]. ``stages`` is 1 (forward Euler) or 3 (SSP-RK3). ``dt_user`` <= 0 means the
+    adaptive step dt = cfl * (the step limit of the previous step's state; of rho at the first
+    step). Every stage returns the limit of the state it advances, and a step whose dt exceeds
+    the limit of any of its stage states is redone with cfl times that limit, so every stage is
+    a positivity-preserving Euler step; no separate pass over the state computes the limit.
+    new, u1, u2 are work arrays like rho; scratch, red as in :func:`cch_stage`.
 
     stats (8,) receives: steps, rejected, dt_min, dt_max, t_fail, limit_fail, 0, 0.
     Returns a status code."""
@@ -331,54 +333,45 @@ def cch_solve(rho, V, inv_h, kind, D, m, order, stages, cfl, dt_user, times, sna
     stats[4] = np.nan
     stats[5] = np.nan
     status = OK
+    limit = cch_limit(rho, V, inv_h, kind, D, m, scratch[0], red)
+    if limit < 0.0:
+        status = NONFINITE
+        stats[4] = t
     for s in range(1, times.shape[0]):
+        if status != OK:
+            break
         target = times[s]
         while t < target and status == OK:
             if steps >= max_steps:
                 status = STEP_BUDGET
                 break
-            limit = cch_limit(cur, V, inv_h, kind, D, m, scratch[0], red)
-            if limit < 0.0:
-                status = NONFINITE
-                break
-            if dt_user > 0.0:
-                if dt_user > limit * (1.0 + 1e-12):
-                    status = DT_TOO_LARGE
-                    stats[5] = limit
-                    break
-                dt = dt_user
-            else:
-                dt = cfl * limit
+            dt = dt_user if dt_user > 0.0 else cfl * limit
             while True:  # attempts with decreasing dt until every stage respects its limit
                 last = t + dt * (1.0 + 1e-9) >= target  # no sliver steps before a snapshot
                 if last:
                     dt = target - t
-                ok = True
-                if stages == 1:
-                    cch_stage(cur, cur, new, V, inv_h, kind, D, m, order, 0.0, 1.0, dt, scratch,
-                              red)
-                else:
-                    cch_stage(cur, cur, u1, V, inv_h, kind, D, m, order, 0.0, 1.0, dt, scratch,
-                              red)
+                dst = new if stages == 1 else u1
+                lim = cch_stage(cur, cur, dst, V, inv_h, kind, D, m, order, 0.0, 1.0, dt,
+                                scratch, red)
+                if lim >= 0.0:
+                    limit = lim   # the limit of this step's state: the next step's dt
+                if stages == 3 and lim >= 0.0 and dt <= lim * (1.0 + 1e-12):
                     lim = cch_stage(u1, cur, u2, V, inv_h, kind, D, m, order, 0.75, 0.25, dt,
                                     scratch, red)
                     if lim >= 0.0 and dt <= lim * (1.0 + 1e-12):
                         lim = cch_stage(u2, cur, new, V, inv_h, kind, D, m, order, 1.0 / 3.0,
-                                         2.0 / 3.0, dt, scratch, red)
-                    if lim < 0.0:
-                        status = NONFINITE
-                        break
-                    if dt > lim * (1.0 + 1e-12):
-                        ok = False
-                        new_dt = cfl * lim
-                if ok:
+                                        2.0 / 3.0, dt, scratch, red)
+                if lim < 0.0:
+                    status = NONFINITE
+                    break
+                if dt <= lim * (1.0 + 1e-12):
                     break
                 if dt_user > 0.0:
                     status = DT_TOO_LARGE
-                    stats[5] = new_dt / cfl
+                    stats[5] = lim
                     break
                 rejected += 1
-                dt = new_dt
+                dt = cfl * lim
             if status != OK:
                 break
             cur, new = new, cur
