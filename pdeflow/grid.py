@@ -103,18 +103,32 @@ class Grid:
 
     def sample_density(self, rho, n: int, seed) -> np.ndarray:
         """``n`` points (n, d) of the piecewise-constant density ``rho`` (``*shape``, >= 0): a cell
-        with probability rho / sum(rho), then a uniform point in it. ``seed``: int or Generator."""
+        with probability rho / sum(rho), then a uniform point in it. ``seed``: int or Generator.
+        To draw from one density many times, :meth:`density_sampler` checks it and builds its
+        cumulative distribution once (the same points for the same seed)."""
+        return self.density_sampler(rho)(n, seed)
+
+    def density_sampler(self, rho):
+        """A function ``(n, seed) -> (n, d)`` points of ``rho`` (see :meth:`sample_density`);
+        ``rho`` is checked and its cumulative distribution built once, here."""
         prob = np.asarray(rho, dtype=np.float64)
         if prob.shape != self.shape or not np.all(np.isfinite(prob)) or np.any(prob < 0):
             raise ValueError(f"rho must be finite, >= 0, with the grid's shape {self.shape}")
         if not prob.sum() > 0:
             raise ValueError("rho must have positive mass to be sampled")
-        rng = np.random.default_rng(seed)
-        prob = prob.ravel()
-        cells = rng.choice(prob.size, size=int(n), p=prob / prob.sum())
-        index = np.stack(np.unravel_index(cells, self.shape), axis=1)
-        lower = np.asarray(self.lower) + index * np.asarray(self.spacing)
-        return lower + rng.uniform(size=(int(n), self.dim)) * np.asarray(self.spacing)
+        # the same arithmetic as Generator.choice(size, n, p=prob / prob.sum()), so the draws
+        # equal those of choice for the same generator state
+        cdf = np.cumsum(prob.ravel() / prob.sum())
+        cdf /= cdf[-1]
+        lower, spacing = np.asarray(self.lower), np.asarray(self.spacing)
+
+        def sample(n: int, seed) -> np.ndarray:
+            rng = np.random.default_rng(seed)
+            cells = cdf.searchsorted(rng.random(int(n)), side="right")
+            index = np.stack(np.unravel_index(cells, self.shape), axis=1)
+            return lower + index * spacing + rng.uniform(size=(int(n), self.dim)) * spacing
+
+        return sample
 
     def sample_field(self, func) -> np.ndarray:
         """Evaluate ``func(points (n, d)) -> (n,)`` at the cell centres; returns ``(*shape)``."""

@@ -12,6 +12,7 @@ import contextlib
 import json
 import os
 import re
+import shutil
 import tempfile
 from pathlib import Path
 
@@ -23,12 +24,17 @@ from .equations import FokkerPlanck, GradientFlow, Heat, PorousMedium
 from .grid import Grid
 
 __all__ = [
-    "SCHEMA_VERSION", "atomic_file", "atomic_h5", "save_solution", "load_solution", "save_flow_map",
+    "SCHEMA_VERSION", "atomic_file", "atomic_h5", "save_solution", "load_solution",
+    "store_error_estimate", "save_flow_map",
     "load_flow_map", "remove_stale_temporaries", "temporary_tag",
     "write_equation", "read_equation", "write_grid", "read_grid", "check_schema", "open_h5",
 ]
 
 SCHEMA_VERSION = 2
+#: Standard HDF5 filters for the grid fields: byte shuffle + deflate level 1. On a 256^2 x 36
+#: porous truth: written in 0.36 s and read in 0.14 s, 10.7 MB, against 0.72 s, 0.35 s and
+#: 11.7 MB with deflate level 4 alone (h5py's default level).
+FIELD_COMPRESSION = dict(compression="gzip", compression_opts=1, shuffle=True)
 _EQUATIONS = {cls.__name__: cls for cls in (Heat, FokkerPlanck, PorousMedium)}
 
 
@@ -193,21 +199,47 @@ def save_solution(path, solution) -> Path:
         write_equation(f.create_group("equation"), solution.equation)
         write_grid(f.create_group("grid"), solution.grid)
         for name in ("times", "density", "velocity", "mass", "energy"):
+            big = name in ("density", "velocity")
             f.create_dataset(name, data=np.asarray(getattr(solution, name), dtype=np.float64),
-                             compression="gzip" if name in ("density", "velocity") else None)
+                             **(FIELD_COMPRESSION if big else {}))
         faces = f.create_group("face_velocity")
         for axis, values in enumerate(solution.face_velocity):
             faces.create_dataset(f"axis{axis}", data=np.asarray(values, dtype=np.float64),
-                                 compression="gzip")
+                                 **FIELD_COMPRESSION)
         _write_attrs(f.create_group("diagnostics"), solution.diagnostics)
         error = getattr(solution, "error_estimate", None)
         if error is not None:
-            group = f.create_group("error_estimate")
-            for name in ("density_l1", "velocity_l2"):
-                group.create_dataset(name, data=np.asarray(getattr(error, name), dtype=np.float64))
-            group.attrs.update(method=error.method, reference=error.reference,
-                               factor=float(error.factor))
+            _write_error_estimate(f, error)
     return Path(path)
+
+
+def _write_error_estimate(f: h5py.File, error) -> None:
+    group = f.create_group("error_estimate")
+    for name in ("density_l1", "velocity_l2"):
+        group.create_dataset(name, data=np.asarray(getattr(error, name), dtype=np.float64))
+    group.attrs.update(method=error.method, reference=error.reference, factor=float(error.factor))
+
+
+def store_error_estimate(path, error) -> Path:
+    """Add ``error`` (a :class:`~pdeflow.solvers.truth_error.SolutionError`) to the solution
+    file ``path`` written by :func:`save_solution`, replacing any estimate it holds.
+
+    Atomic like the writers: the file's bytes are copied to a temporary beside it, the group is
+    written there and the temporary renamed onto ``path``, so the stored fields are neither read
+    back nor recompressed."""
+    path = Path(path)
+    with open_h5(path, "grid_solution"):
+        pass                                  # the checks: exists, readable, right kind
+    atomic_file(path, lambda tmp: _append_error(path, tmp, error))
+    return path
+
+
+def _append_error(source: Path, tmp: Path, error) -> None:
+    shutil.copyfile(source, tmp)
+    with h5py.File(tmp, "r+") as f:
+        if "error_estimate" in f:
+            del f["error_estimate"]
+        _write_error_estimate(f, error)
 
 
 def load_solution(path):
@@ -243,7 +275,7 @@ def save_flow_map(path, flow_map) -> Path:
     with atomic_h5(path, kind="flow_map") as f:
         for name in ("x0", "times", "positions"):
             f.create_dataset(name, data=np.asarray(getattr(flow_map, name), dtype=np.float64),
-                             compression="gzip" if name == "positions" else None)
+                             **(FIELD_COMPRESSION if name == "positions" else {}))
         if flow_map.exit_index is not None:
             f.create_dataset("exit_index", data=np.asarray(flow_map.exit_index, dtype=np.int64))
         f.create_group("provenance").attrs["json"] = json.dumps(flow_map.provenance,

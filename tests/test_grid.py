@@ -32,3 +32,27 @@ def test_sample_density_bad_input():
         grid.sample_density(-np.ones(4), 3, 0)
     with pytest.raises(ValueError, match="positive mass"):
         grid.sample_density(np.zeros(4), 3, 0)
+
+
+def test_density_sampler_draws_what_generator_choice_draws():
+    """The sampler builds the cumulative distribution once; its draws equal the cell choice of
+    Generator.choice(p=rho / sum rho) followed by a uniform point in the cell, bit for bit."""
+    grid = Grid.cube(2.0, 37, 2)
+    rho = np.random.default_rng(1).random(grid.shape) ** 3
+    rho[3:9] = 0.0
+    sampler = grid.density_sampler(rho)
+    for seed in (0, 5, 123):
+        rng = np.random.default_rng(seed)
+        cells = rng.choice(rho.size, size=500, p=rho.ravel() / rho.sum())
+        index = np.stack(np.unravel_index(cells, grid.shape), axis=1)
+        spacing = np.asarray(grid.spacing)
+        expected = (np.asarray(grid.lower) + index * spacing
+                    + rng.uniform(size=(500, 2)) * spacing)
+        np.testing.assert_array_equal(sampler(500, seed), expected)
+        np.testing.assert_array_equal(grid.sample_density(rho, 500, seed), expected)
+    points = sampler(2000, 7)
+    assert grid.contains(points).all()
+    cells = np.floor((points - np.asarray(grid.lower)) / np.asarray(grid.spacing)).astype(int)
+    assert np.all(rho[cells[:, 0], cells[:, 1]] > 0)   # never a cell of zero density
+    with pytest.raises(ValueError, match="rho must be finite"):
+        grid.density_sampler(-rho)

@@ -6,7 +6,7 @@ import pytest
 from pdeflow.equations import FokkerPlanck
 from pdeflow.exact import GaussianMixture, GaussianMixtureFlow
 from pdeflow.grid import Grid
-from pdeflow.io import load_solution, save_solution
+from pdeflow.io import load_solution, save_solution, store_error_estimate
 from pdeflow.solvers.backward import sample_backward
 from pdeflow.solvers.finite_volume import solve
 from pdeflow.solvers.truth_error import (every_other_snapshot, flow_map_error_estimate,
@@ -68,6 +68,25 @@ def test_error_estimate_round_trips_through_hdf5(pair, tmp_path):
     np.testing.assert_array_equal(back.error_estimate.velocity_l2,
                                   fine.error_estimate.velocity_l2)
     assert back.error_estimate.method == "richardson"
+
+
+def test_error_estimate_is_added_to_a_saved_file(pair, tmp_path):
+    """store_error_estimate appends (or replaces) the estimate without touching the fields."""
+    fine, coarse = pair
+    path = save_solution(tmp_path / "s.h5", fine)
+    first = solution_error(fine, coarse, order=2)
+    store_error_estimate(path, first)
+    back = load_solution(path)
+    np.testing.assert_array_equal(back.density, fine.density)
+    np.testing.assert_array_equal(back.velocity, fine.velocity)
+    np.testing.assert_array_equal(back.error_estimate.density_l1, first.density_l1)
+    second = solution_error(fine, coarse, order=1)
+    store_error_estimate(path, second)
+    np.testing.assert_array_equal(load_solution(path).error_estimate.velocity_l2,
+                                  second.velocity_l2)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["s.h5"]   # no temporary left
+    with pytest.raises(ValueError, match="does not exist"):
+        store_error_estimate(tmp_path / "missing.h5", first)
 
 
 def test_helpers_and_bad_input(pair):

@@ -171,8 +171,13 @@ def grid_solution_target(solution, n_times: int = 32) -> TimeSliceTarget:
     def index(t):
         return int(np.argmin(np.abs(times - t)))
 
+    samplers = {}   # snapshot -> its density sampler (cumulative distribution built once)
+
     def sample(t, n, rng):
-        return grid.sample_density(density[index(t)], n, rng)
+        k = index(t)
+        if k not in samplers:
+            samplers[k] = grid.density_sampler(density[k])
+        return samplers[k](n, rng)
 
     def truth(t, x):
         vel = solution.velocity[index(t)]

@@ -206,12 +206,9 @@ class EpsilonStudy:
 
     def store_truth_error(self, name, grid_n, n_snapshots, out_dir, error):
         """Add ``error`` (a SolutionError) to the cached truth file of that resolution."""
-        from ..io import load_solution, save_solution
+        from ..io import store_error_estimate
 
-        path = self._truth_path(name, grid_n, n_snapshots, out_dir)
-        solution = load_solution(path)
-        solution.error_estimate = error
-        save_solution(path, solution)
+        store_error_estimate(self._truth_path(name, grid_n, n_snapshots, out_dir), error)
 
     def _checks(self, name, solution) -> dict:
         grid, equation = solution.grid, solution.equation
@@ -282,6 +279,9 @@ class EpsilonStudy:
         store = PointStore(self.cache_dir(out) / "points")
         todo = store.pending(self.points)
         if todo:
+            # longest first (network training dominates), so no worker is left with a long
+            # point at the end; results are stored per point, so the order changes no number
+            todo = sorted(todo, key=lambda p: (p["route"] != "network", -int(p["budget"])))
             items = [(p, contexts[p["problem"]]) for p in todo]
             with make_executor(scheduler, workers) as executor:
                 bar = tqdm(total=len(self.points), initial=len(self.points) - len(todo),
