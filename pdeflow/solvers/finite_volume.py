@@ -217,7 +217,7 @@ def _run_cch(equation, grid, rho0, times, order, stages, cfl, dt, max_steps):
     shape = _padded_shape(grid)
     rho = np.array(rho0.reshape(shape), dtype=np.float64, order="C")
     snaps = np.empty((len(times),) + shape)
-    work = [np.zeros(shape) for _ in range(3)]   # zeros: pages touched before timing
+    work = [np.zeros(shape) for _ in range(3)]
     nchunks = K.chunk_count(shape)
     scratch = np.zeros((nchunks, K._CCH_BUFFERS, shape[2] + 1))
     red = np.zeros((nchunks, 4))
