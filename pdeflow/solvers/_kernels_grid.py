@@ -426,7 +426,7 @@ def rk4_3d(F, off, cnt, lower, inv_h, upper, x0, order, h, target, last, seg, we
                 hs = h[st]
                 # The four stages in a loop, so that _vel3 is inlined once, not four times:
                 # with four copies numba took 460 s to compile this kernel (37 s now; the run
-                # time is within 4 %, benchmarks/README.md "Flow maps: compile time").
+                # time is within 4 %: benchmarks/README.md, flow maps, "Compile time").
                 k0 = k1 = k2 = 0.0
                 s0 = s1 = s2 = 0.0
                 for r in range(4):

@@ -9,9 +9,10 @@ Scheme (docs/scheme.md): cell averages on a uniform :class:`~pdeflow.grid.Grid`;
   (D/h) [B(z) rho_j - B(-z) rho_{j+1}], z = (V_{j+1} - V_j) / D, B(z) = z / (e^z - 1); second order
   and exact on the discrete Gaussian steady state.
 * Time stepping ``"euler"`` (default for Scharfetter-Gummel, cfl 0.6, and for the porous
-  medium, cfl 0.4) or ``"ssprk3"`` (default for the linear equations with the upwind flux), with dt = cfl * limit recomputed every step (for the upwind flux the limit of the
-  previous step's state, checked against the current one's inside the step), the limit being the
-  positivity bound (and, for the upwind flux, the parabolic stability bound);
+  medium, cfl 0.4) or ``"ssprk3"`` (default for the linear equations with the upwind flux), with
+  dt = cfl * limit recomputed every step (for the upwind flux the limit of the previous step's
+  state, checked against the current one's inside the step), the limit being the positivity
+  bound (and, for the upwind flux, the parabolic stability bound);
   ``"semi-implicit"`` (Scharfetter-Gummel only): implicit Euler on the SG operator, one sparse
   linear solve per step (an M-matrix, so positive for every dt; first order in time). The former
   frozen-velocity upwind variant was removed: it is wrong beyond a few explicit steps
