@@ -32,6 +32,8 @@ G; ``z`` = latent coordinates before the prior):
 Usage:
     PYTHONPATH=. python examples/cmf_published_terms.py --config square_sphere --seeds 0,1,2 \\
         --out runs/cmf_terms
+    PYTHONPATH=. python examples/cmf_published_terms.py --config square_sphere --seeds 0 \\
+        --steps 10000 --batch 1000 --tag _10000steps_b1000 --out runs/cmf_terms   # their schedule
     PYTHONPATH=. python examples/cmf_published_terms.py --summarise runs/cmf_terms
 """
 from __future__ import annotations
