@@ -178,3 +178,44 @@ def test_isotropic_mixture_fast_path_matches_scipy():
     np.testing.assert_allclose(mix.score(x), fd, rtol=1e-6, atol=1e-6)
     anisotropic = GaussianMixture([1.0], [[0.0, 0.0]], [[[1.0, 0.2], [0.2, 1.0]]])
     assert anisotropic._isotropic_variances is None
+
+
+def test_logsumexp_matches_scipy_including_empty_rows():
+    from scipy.special import logsumexp
+
+    from pdeflow.exact import _logsumexp
+
+    rng = np.random.default_rng(5)
+    a = rng.normal(0, 300, (50, 7))                 # spreads where exp alone over/underflows
+    a[3] = -np.inf                                  # a row of zero weights
+    a[4, :3] = -np.inf
+    a[5, 2] = a[5, 4] = a[5].max() + 1               # a tied maximum
+    a[6, 1] = np.inf
+    for keepdims in (False, True):
+        for axis in (0, 1):
+            ours, theirs = _logsumexp(a, axis, keepdims), logsumexp(a, axis=axis, keepdims=keepdims)
+            np.testing.assert_array_equal(ours, theirs)        # bit for bit, shape included
+
+
+@pytest.mark.parametrize("structure", ["isotropic", "diagonal", "full"])
+def test_evolved_mixture_equals_the_checked_constructor(structure):
+    """evolve() skips the constructor's checks; it must build exactly what they would."""
+    rng = np.random.default_rng(2)
+    if structure == "isotropic":
+        mix = GaussianMixture.isotropic([0.4, 0.6], rng.standard_normal((2, 3)), [0.3, 0.7])
+    elif structure == "diagonal":
+        mix = GaussianMixture([0.4, 0.6], rng.standard_normal((2, 3)),
+                              np.stack([np.diag(rng.uniform(0.1, 1, 3)) for _ in range(2)]))
+    else:
+        mix = mixture(3)
+    for equation in (Heat(D=0.7, dim=3), FokkerPlanck(D=0.5, kappa=1.3, dim=3)):
+        evolved = mix.evolve(equation, 0.37)
+        checked = GaussianMixture(evolved.weights, evolved.means, evolved.covariances, mix.mass)
+        for name in ("weights", "means", "covariances", "_isotropic_variances",
+                     "_diagonal_variances"):
+            ours, theirs = getattr(evolved, name), getattr(checked, name)
+            assert (ours is None) == (theirs is None), name
+            if ours is not None:
+                np.testing.assert_array_equal(ours, theirs)
+        x = rng.standard_normal((10, 3))
+        np.testing.assert_array_equal(evolved.score(x), checked.score(x))

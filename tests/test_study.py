@@ -91,9 +91,9 @@ def test_resume_after_a_crash_gives_the_same_table(reference, tmp_path, monkeypa
     assert len(store.completed()) == 5                        # the partial files are valid
     assert not (tmp_path / "epsilon_study.h5").exists()
     computed = []
-    real_run_point = study_module.run_point
-    monkeypatch.setattr(study_module, "run_point",
-                        lambda item: computed.append(item[0]) or real_run_point(item))
+    real_run_points = study_module.run_points
+    monkeypatch.setattr(study_module, "run_points",
+                        lambda item: computed.extend(item[0]) or real_run_points(item))
     resumed = fresh_run(config, tmp_path)
     assert len(computed) == len(study.points) - 5              # only what was missing
     assert not any(p in writes for p in computed)

@@ -100,14 +100,20 @@ class TimeSliceTarget:
             slices = rng.uniform(self.t_min, self.t_max, n_times)
         else:
             slices = rng.choice(np.asarray(self.times, dtype=np.float64), n_times)
-        ts, xs, vs = [], [], []
-        for tj in slices:
-            x = np.asarray(self.sample(float(tj), per, rng), dtype=np.float64)
-            ts.append(np.full(per, tj))
-            xs.append(x)
-            vs.append(np.asarray(self.truth(float(tj), x), dtype=np.float64))
+        x = np.concatenate([np.asarray(self.sample(float(tj), per, rng), dtype=np.float64)
+                            for tj in slices])
+        t = np.repeat(slices, per)
+        # one truth call per distinct time: snapshot data repeat their stored times (thousands
+        # of slices, a few dozen times), and the truth is pointwise, so the values are the same
+        v = None
+        for tj in np.unique(slices):
+            rows = np.flatnonzero(t == tj)
+            values = np.asarray(self.truth(float(tj), x[rows]), dtype=np.float64)
+            if v is None:
+                v = np.empty((len(x),) + values.shape[1:])
+            v[rows] = values
         block = np.repeat(np.arange(n_times), per)
-        return Batch(np.concatenate(ts), np.concatenate(xs), np.concatenate(vs), block)
+        return Batch(t, x, v, block)
 
 
 # ----------------------------------------------------------------------------------------------

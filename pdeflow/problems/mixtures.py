@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import numpy as np
-from scipy.stats import ortho_group
 
 from ..exact import GaussianMixture
 
@@ -46,6 +45,8 @@ def anisotropic(dim: int) -> GaussianMixture:
     for k in range(3):
         diag = np.diag(np.roll(stds, k) ** 2)
         if 1 < dim <= 8:
+            from scipy.stats import ortho_group   # scipy.stats takes 1 s to import
+
             q = ortho_group.rvs(dim, random_state=rng)
             diag = q @ diag @ q.T
             diag = 0.5 * (diag + diag.T)

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import math
 import time
 import warnings
 from pathlib import Path
@@ -33,15 +34,15 @@ import numpy as np
 
 from ..io import atomic_file, remove_stale_temporaries
 from ..problems import PRESENCE_CUTOFF
-from .executors import make_executor, run_and_keep
+from .executors import TaskQueue, executor_slots, make_executor, release_workers, shares_files
 from .point_store import PointStore
 from .config import StudyConfig
 from .data import initial_data
 from ..validation.metrics import wasserstein2
-from .points import ProblemContext, run_point
+from .points import ProblemContext, run_points
 from .result import StudyResult
 
-__all__ = ["EpsilonStudy", "all_points", "support_velocity", "MASS_TOLERANCE"]
+__all__ = ["EpsilonStudy", "all_points", "point_groups", "support_velocity", "MASS_TOLERANCE"]
 
 #: Relative mass drift above which the ground truth is rejected.
 MASS_TOLERANCE = 1e-10
@@ -103,6 +104,49 @@ def all_points(config: StudyConfig) -> list:
                 points += [dict(base, route="network", kind="mlp", eps=0.0, budget=budget)
                            for budget in config.budgets]
     return points
+
+
+def point_groups(points) -> list:
+    """``points`` (parameter dicts) split into tasks of points that share their costliest work.
+
+    The networks of one (problem, seed, budget) form one task over every alpha, so the network
+    is trained once; the points of one perturbation kind (problem, seed, alpha) form one task
+    over every eps; each baseline is a task of its own. Groups keep the order of ``points``."""
+    groups: dict = {}
+    for p in points:
+        if p["route"] == "network":
+            key = (p["problem"], p["seed"], "network", p["budget"])
+        else:
+            key = (p["problem"], p["seed"], p["route"], p["kind"], p["alpha"])
+        groups.setdefault(key, []).append(p)
+    return list(groups.values())
+
+
+#: Rough seconds per training step and per backward flow (alpha = 0; an SDE flow counts double):
+#: only the order in which tasks start depends on them (costliest first), never a number.
+_STEP_SECONDS, _FLOW_SECONDS = 3e-3, 0.5
+
+
+def _task_cost(group) -> float:
+    """Estimated seconds of a task of :func:`point_groups`."""
+    budgets = {int(p["budget"]) for p in group if p["route"] == "network"}
+    flows = sum(2.0 if p["alpha"] > 0 else 1.0 for p in group)
+    return _STEP_SECONDS * sum(budgets) + _FLOW_SECONDS * flows
+
+
+def _truth_task(item):
+    """Worker side of the ground truth of one equation; ``item`` = (config, key, name, out).
+
+    Returns (ProblemContext, checks, warnings) with the warnings the truth raised (the box is
+    small, ...), so that the parent gives them where the user sees them."""
+    config, key, name, out = item
+    study = EpsilonStudy(config)          # its initial data hold closures: rebuilt, not pickled
+    if study.key != key:
+        raise RuntimeError(f"the samples file {config.samples_file} changed during the run")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        solution, checks = study.ground_truth(name, out)
+    return study._context(name, solution), checks, [(str(w.message), w.category) for w in caught]
 
 
 #: Share of baseline (eps = 0) particles leaving the box above which a RuntimeWarning is given.
@@ -271,38 +315,67 @@ class EpsilonStudy:
         start = time.perf_counter()
         for folder in (out, self.cache_dir(out), self.cache_dir(out) / "points"):
             remove_stale_temporaries(folder)     # left by a killed run
-        contexts, checks, rho0 = {}, {}, {}
-        for name in self.config.equations:
-            solution, checks[name] = self.ground_truth(name, out, progress)
-            contexts[name] = self._context(name, solution)
-            rho0[name] = solution.density[0]
         store = PointStore(self.cache_dir(out) / "points")
         todo = store.pending(self.points)
-        if todo:
-            # longest first (network training dominates), so no worker is left with a long
-            # point at the end; results are stored per point, so the order changes no number
-            todo = sorted(todo, key=lambda p: (p["route"] != "network", -int(p["budget"])))
-            items = [(p, contexts[p["problem"]]) for p in todo]
-            with make_executor(scheduler, workers) as executor:
-                bar = tqdm(total=len(self.points), initial=len(self.points) - len(todo),
-                           desc="epsilon study points", disable=not progress)
-                def keep(item, results):
-                    store.write(item[0], results)
-                    bar.update()
+        groups = {name: [] for name in self.config.equations}
+        for group in point_groups(todo):
+            groups[group[0]["problem"]].append(group)
+        contexts, checks, rho0 = {}, {}, {}
+        computed = {}                          # store path -> results of this run's points
+        with make_executor(scheduler, workers) as executor:
+            queue = TaskQueue(executor)
+            # truths on the workers when their files are this machine's (local processes), so
+            # that the two equations solve at once and points start as soon as theirs is ready
+            in_workers = bool(todo) and shares_files(executor) and executor_slots(executor) > 1
+            bars = [tqdm(total=len(self.config.equations), desc="ground truths",
+                         disable=not (progress and in_workers)),     # else: the solvers' bars
+                    tqdm(total=len(self.points), initial=len(self.points) - len(todo),
+                         desc="epsilon study points", disable=not progress)]
 
-                try:   # on Ctrl-C every point that finished is kept, queued ones cancelled
-                    run_and_keep(executor, run_point, items, keep)
-                finally:
+            def keep(item, results):
+                for params, result in zip(item[0], results):
+                    store.write(params, result)
+                    computed[store.path(params)] = result
+                    bars[1].update()
+
+            def truth_done(item, outcome):
+                name = item[2]
+                contexts[name], checks[name], caught = outcome
+                for message, category in caught:
+                    warnings.warn(message, category, stacklevel=2)
+                rho0[name] = contexts[name].solution.density[0]
+                bars[0].update()
+                for group in groups[name]:    # its points can start now
+                    queue.add(run_points, (group, contexts[name]), keep, cost=_task_cost(group))
+
+            try:   # on Ctrl-C every point that finished is kept, queued ones cancelled
+                for name in self.config.equations:
+                    if in_workers:
+                        queue.add(_truth_task, (self.config, self.key, name, out), truth_done,
+                                  cost=math.inf)
+                    else:
+                        solution, found = self.ground_truth(name, out, progress)
+                        truth_done((self.config, self.key, name, out),
+                                   (self._context(name, solution), found, []))
+                queue.run()
+            finally:
+                for bar in bars:
                     bar.close()
-        completed = self._completed(store)
-        _warn_escaped_baseline(completed)
-        result = StudyResult.from_points(self.config, completed, checks, rho0)
-        result.save(out / f"{stem}.h5")
-        atomic_file(out / f"{stem}.png", result.plot)
-        atomic_file(out / f"{stem}.txt", lambda p: Path(p).write_text(result.table() + "\n"))
+            release_workers(executor)      # they exit while the results are written
+            checks = {name: checks[name] for name in self.config.equations}   # config order
+            completed = self._completed(store, computed)
+            _warn_escaped_baseline(completed)
+            result = StudyResult.from_points(self.config, completed, checks, rho0)
+            result.save(out / f"{stem}.h5")
+            atomic_file(out / f"{stem}.png", result.plot)
+            atomic_file(out / f"{stem}.txt", lambda p: Path(p).write_text(result.table() + "\n"))
         result.wall_seconds = time.perf_counter() - start
         return result
 
-    def _completed(self, store) -> list:
-        """(params, results) of this study's points, in the order of :attr:`points`."""
-        return [(p, store.read(p)) for p in self.points]
+    def _completed(self, store, computed=None) -> list:
+        """(params, results) of this study's points, in the order of :attr:`points`; the results
+        of points computed in this run are taken from ``computed`` (store path -> results, the
+        values just written), the others read from ``store``."""
+        computed = computed or {}
+        return [(p, computed[store.path(p)] if store.path(p) in computed else store.read(p))
+                for p in self.points]

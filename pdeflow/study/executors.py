@@ -20,9 +20,14 @@ import signal
 import sys
 import threading
 import time
-from concurrent.futures import Future, ProcessPoolExecutor, as_completed
+import heapq
+import itertools
+from concurrent.futures import (FIRST_COMPLETED, Future, ProcessPoolExecutor, as_completed,
+                                wait)
 
-__all__ = ["check_workers", "run_and_keep", "make_executor", "local_executor", "dask_executor", "serial_executor", "run_all"]
+__all__ = ["check_workers", "run_and_keep", "make_executor", "local_executor", "dask_executor",
+           "serial_executor", "run_all", "TaskQueue", "executor_slots", "shares_files",
+           "release_workers"]
 
 
 class serial_executor:
@@ -73,6 +78,19 @@ def _watch_parent(parent_pid: int) -> None:
     threading.Thread(target=watch, name="pdeflow-parent-watch", daemon=True).start()
 
 
+def _start_worker(parent_pid: int) -> None:
+    """Worker initializer: numba on one thread, and :func:`_watch_parent`.
+
+    The pool already runs one process per core; numba's threads inside each process on top of
+    that oversubscribe the cores (the default study took 125 CPU-s with two numba threads per
+    worker, 111 CPU-s with one, for the same bitwise table). torch is set to one thread by each
+    point (:func:`pdeflow.study.points.run_point`)."""
+    import numba
+
+    numba.set_num_threads(1)
+    _watch_parent(parent_pid)
+
+
 _PR_SET_PDEATHSIG = 1
 _WATCH_SECONDS = 0.5
 _STOP_SECONDS = 2.0
@@ -94,8 +112,8 @@ def _stop_pool(pool: ProcessPoolExecutor) -> None:
 
 @contextlib.contextmanager
 def local_executor(workers: int | None = None):
-    """A pool of ``workers`` fresh ('spawn') processes; ``workers=1`` runs serially in-process;
-    ``None`` means one per core.
+    """A pool of ``workers`` fresh ('spawn') processes, numba on one thread in each;
+    ``workers=1`` runs serially in-process; ``None`` means one per core.
 
     Workers die with this process (even on ``kill -9``) and ignore SIGINT; an exception in the
     ``with`` body (KeyboardInterrupt included) cancels queued work and ends the workers at once
@@ -107,7 +125,7 @@ def local_executor(workers: int | None = None):
         return
     # spawn, not fork: torch and numba threads do not survive a fork reliably
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn"),
-                               initializer=_watch_parent, initargs=(os.getpid(),))
+                               initializer=_start_worker, initargs=(os.getpid(),))
     try:
         yield pool
     except BaseException:
@@ -197,3 +215,88 @@ def run_and_keep(executor, func, items, keep) -> None:
         for item, result in batch.finished():
             keep(item, result)
         raise
+
+
+def executor_slots(executor) -> int:
+    """How many calls ``executor`` runs at once: 1 in process, the pool's processes, or the
+    Dask cluster's threads."""
+    if isinstance(executor, ProcessPoolExecutor):
+        return executor._max_workers          # no public accessor; set by the constructor
+    if type(executor).__module__.startswith("distributed"):
+        return max(1, sum(executor.nthreads().values()))
+    return 1
+
+
+def release_workers(executor) -> None:
+    """Let the local worker processes of ``executor`` exit now, in the background, while this
+    process goes on (writing results; a worker's exit takes a second or two); nothing can be
+    submitted after this. No-op for the in-process and Dask executors (a Dask cluster belongs
+    to whoever started it)."""
+    if isinstance(executor, ProcessPoolExecutor):
+        executor.shutdown(wait=False)
+
+
+def shares_files(executor) -> bool:
+    """True when the executor's calls run on this machine (in this process or in local worker
+    processes), so that files they write are files this process can read."""
+    return not type(executor).__module__.startswith("distributed")
+
+
+class TaskQueue:
+    """Run tasks on ``executor``, costliest ready task first, at most ``slots`` + 1 in flight.
+
+    A task is ``func(item)`` with a ``cost`` (larger starts earlier) and ``done(item, result)``,
+    called in this process as the task finishes; ``done`` may :meth:`add` more tasks (work that
+    depends on a finished one). Holding tasks back here instead of submitting them all keeps the
+    order a choice of this queue at every moment: a costly task added late still starts before
+    the cheap ones already waiting (an executor's own queue is first in, first out). One task
+    beyond ``slots`` is in flight so that a worker never waits for this process to submit.
+
+    :meth:`run` returns when nothing is left. If it is interrupted (Ctrl-C, a failed task, an
+    exception in ``done``), tasks not yet started are cancelled, ``done`` is still called for
+    every task that finished, and the exception propagates.
+    """
+
+    def __init__(self, executor, slots: int | None = None):
+        self.executor = executor
+        self.slots = executor_slots(executor) if slots is None else int(slots)
+        self._ready: list = []            # heap of (-cost, order, func, item, done)
+        self._order = itertools.count()
+        self._running: dict = {}          # future -> (item, done)
+
+    def add(self, func, item, done, cost: float = 0.0) -> None:
+        heapq.heappush(self._ready, (-float(cost), next(self._order), func, item, done))
+
+    def _fill(self) -> None:
+        while self._ready and len(self._running) <= self.slots:
+            _, _, func, item, done = heapq.heappop(self._ready)
+            self._running[self.executor.submit(func, item)] = (item, done)
+
+    def _wait(self):
+        futures = list(self._running)
+        if type(self.executor).__module__.startswith("distributed"):
+            from distributed import wait as dask_wait
+
+            finished = dask_wait(futures, return_when="FIRST_COMPLETED").done
+        else:
+            finished = wait(futures, return_when=FIRST_COMPLETED).done
+        return [f for f in futures if f in finished]       # submission order: deterministic
+
+    def run(self) -> None:
+        try:
+            self._fill()
+            while self._running:
+                for future in self._wait():
+                    item, done = self._running[future]
+                    done(item, future.result())
+                    del self._running[future]   # only now: an interrupted ``done`` is redone
+                self._fill()
+        except BaseException:
+            self._ready.clear()
+            for future in self._running:
+                future.cancel()
+            for future, (item, done) in list(self._running.items()):
+                if future.done() and not future.cancelled() and future.exception() is None:
+                    del self._running[future]
+                    done(item, future.result())
+            raise

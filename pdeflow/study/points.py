@@ -26,7 +26,7 @@ from ..grid import Grid
 from ..validation.metrics import flow_map_error, memorisation, wasserstein2
 from .perturbations import perturbed_solution, unit_perturbation
 
-__all__ = ["ProblemContext", "run_point", "METRICS"]
+__all__ = ["ProblemContext", "run_point", "run_points", "METRICS"]
 
 #: Scalar results of every point (NaN where a metric does not apply).
 METRICS = ("eps", "eps_stderr", "w2", "w2_gap", "flow_map", "l1", "escaped", "mem_median",
@@ -161,3 +161,13 @@ def run_point(item) -> dict:
         out["x0"] = _start_points(ctx, seed)
     out["seconds"] = time.perf_counter() - start
     return out
+
+
+def run_points(item) -> list:
+    """Compute several points of one problem; ``item`` = (list of params dicts, ProblemContext).
+
+    Returns their :func:`run_point` results in order. One task for points that share work (a
+    network trained once for every alpha, the baseline flow of one seed and alpha) computes that
+    work once, and ships the context (the truth: tens of MB for a fine grid) once."""
+    group, ctx = item
+    return [run_point((params, ctx)) for params in group]

@@ -26,7 +26,6 @@ import warnings
 from dataclasses import dataclass
 
 import numpy as np
-import ot
 from scipy.linalg import sqrtm
 from scipy.spatial import cKDTree
 
@@ -34,6 +33,14 @@ __all__ = ["wasserstein", "wasserstein1", "wasserstein2", "sinkhorn_w2", "sinkho
            "HistogramW2", "histogram_w2sq", "sliced_w2", "mmd2",
            "energy_distance", "flow_map_error", "density_l1", "gaussian_w2", "check_cloud",
            "Memorisation", "memorisation"]
+
+
+def _ot():
+    """POT, imported on first use: ``import ot`` loads its torch backend and scikit-learn
+    (about 4 s), which a process that only schedules work (the study's parent) never needs."""
+    import ot
+
+    return ot
 
 
 def check_cloud(x, name: str = "x", dim: int | None = None) -> np.ndarray:
@@ -78,8 +85,8 @@ def wasserstein(x, y, p: int = 2, weights_x=None, weights_y=None,
         raise ValueError(f"exact OT on {len(x)} x {len(y)} points exceeds max_points = "
                          f"{max_points} (memory O(n m)); use sliced_w2 / sinkhorn_w2 or subsample")
     a, b = _weights(weights_x, len(x), "weights_x"), _weights(weights_y, len(y), "weights_y")
-    cost = ot.dist(x, y, metric="sqeuclidean" if p == 2 else "euclidean")
-    value = float(ot.emd2(a, b, cost, numItermax=10 ** 7))
+    cost = _ot().dist(x, y, metric="sqeuclidean" if p == 2 else "euclidean")
+    value = float(_ot().emd2(a, b, cost, numItermax=10 ** 7))
     return math.sqrt(max(value, 0.0)) if p == 2 else value
 
 
@@ -108,12 +115,12 @@ def sinkhorn_w2(x, y, reg: float = 0.05, relative: bool = True, max_iter: int = 
         raise ValueError(f"reg must be a finite number > 0, got {reg}")
     if int(max_iter) != max_iter or max_iter < 1 or not tol > 0:
         raise ValueError(f"max_iter must be a positive integer and tol > 0, got {max_iter}, {tol}")
-    cost = ot.dist(x, y)
+    cost = _ot().dist(x, y)
     eps = reg * float(cost.mean()) if relative else reg
     a, b = np.full(len(x), 1.0 / len(x)), np.full(len(y), 1.0 / len(y))
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # non-convergence is checked below
-        plan = ot.sinkhorn(a, b, cost, eps, method="sinkhorn_log", numItermax=int(max_iter),
+        plan = _ot().sinkhorn(a, b, cost, eps, method="sinkhorn_log", numItermax=int(max_iter),
                            stopThr=0.5 * tol / math.sqrt(max(len(x), len(y))))  # POT: L2 error
     marginal_error = np.abs(plan.sum(1) - a).sum() + np.abs(plan.sum(0) - b).sum()
     if not (np.all(np.isfinite(plan)) and marginal_error <= tol):
@@ -143,7 +150,7 @@ def _entropic_ot(x, y, eps: float, max_iter: int, tol: float, symmetric: bool = 
     in L1). Updates are averaged, f <- (f + T_b g) / 2 and g <- (g + T_a f) / 2 at once,
     which does not oscillate as the alternating update does at small eps; ``symmetric``
     (y is x) iterates one potential. The value is <a, f> + <b, g>."""
-    cost = ot.dist(x, y)
+    cost = _ot().dist(x, y)
     log_a, log_b = np.full(len(x), -math.log(len(x))), np.full(len(y), -math.log(len(y)))
     f, g = np.zeros(len(x)), np.zeros(len(y))
     levels, e = [], max(float(cost.max()), eps)
@@ -259,8 +266,8 @@ def histogram_w2sq(x, y, box=(-2.0, 2.0), bins: int = 64,
     mid = 0.5 * (edges[1:] + edges[:-1])
     centres = np.stack(np.meshgrid(mid, mid, indexing="ij"), -1).reshape(-1, 2)
     kx, ky = hx > 0, hy > 0
-    cost = ot.dist(centres[kx], centres[ky])
-    value = float(ot.emd2(hx[kx] / hx.sum(), hy[ky] / hy.sum(), cost, numItermax=10 ** 7))
+    cost = _ot().dist(centres[kx], centres[ky])
+    value = float(_ot().emd2(hx[kx] / hx.sum(), hy[ky] / hy.sum(), cost, numItermax=10 ** 7))
     return HistogramW2(max(value, 0.0), float(out_x), float(out_y), int(bins), (lo, hi))
 
 
@@ -277,7 +284,7 @@ def sliced_w2(x, y, n_projections: int = 256, seed=0) -> float:
     if len(x) == len(y):    # equal uniform weights: the quantile coupling pairs sorted values
         per_direction = ((np.sort(px, axis=0) - np.sort(py, axis=0)) ** 2).mean(0)
     else:
-        per_direction = ot.wasserstein_1d(px, py, p=2)  # W2^2 per column
+        per_direction = _ot().wasserstein_1d(px, py, p=2)  # W2^2 per column
     return math.sqrt(float(np.mean(per_direction)))
 
 
