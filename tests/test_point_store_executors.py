@@ -62,3 +62,68 @@ def test_bad_parameters_and_workers(tmp_path):
     with pytest.raises(ValueError, match="workers"):
         with make_executor(workers=-1):
             pass
+
+
+def square(x):
+    return x * x
+
+
+def test_task_queue_runs_costliest_first_and_tasks_added_by_done():
+    from pdeflow.study.executors import TaskQueue, serial_executor
+
+    order, results = [], {}
+    queue = TaskQueue(serial_executor(), slots=0)      # one task in flight: a strict order
+
+    def done(item, result):
+        order.append(item)
+        results[item] = result
+        if item == 3:                                  # work that depends on a finished task
+            queue.add(square, 30, done, cost=100.0)    # costliest of all: runs next
+    for item, cost in ((1, 1.0), (2, 5.0), (3, 9.0), (4, 2.0)):
+        queue.add(square, item, done, cost=cost)
+    queue.run()
+    assert order == [3, 30, 2, 4, 1]
+    assert results == {i: i * i for i in (1, 2, 3, 4, 30)}
+
+
+def test_task_queue_interrupted_in_done_keeps_every_finished_task():
+    from pdeflow.study.executors import TaskQueue, serial_executor
+
+    kept, calls = [], []
+
+    def keep(item, result):
+        calls.append(item)
+        if len(calls) == 2:
+            raise KeyboardInterrupt          # Ctrl-C while the second result is being kept
+        kept.append((item, result))
+
+    queue = TaskQueue(serial_executor(), slots=3)      # four tasks finish at submission
+    for item in range(6):
+        queue.add(square, item, keep, cost=-item)
+    with pytest.raises(KeyboardInterrupt):
+        queue.run()
+    # the four submitted tasks are all kept (the interrupted one again), the two queued dropped
+    assert sorted(kept) == [(i, i * i) for i in range(4)]
+
+
+def test_task_queue_on_processes_and_dask_gives_the_serial_results():
+    from distributed import LocalCluster
+
+    from pdeflow.study.executors import TaskQueue, executor_slots
+
+    def collect(executor):
+        out = {}
+        queue = TaskQueue(executor)
+        for item in range(8):
+            queue.add(square, item, lambda i, r: out.__setitem__(i, r), cost=item % 3)
+        queue.run()
+        return out
+
+    with make_executor(workers=2) as ex:
+        assert executor_slots(ex) == 2
+        on_processes = collect(ex)
+    with LocalCluster(n_workers=2, threads_per_worker=1, processes=False,
+                      dashboard_address=None) as cluster, make_executor(scheduler=cluster) as ex:
+        assert executor_slots(ex) == 2
+        on_dask = collect(ex)
+    assert on_processes == on_dask == {i: i * i for i in range(8)}

@@ -100,6 +100,18 @@ def test_resume_after_a_crash_gives_the_same_table(reference, tmp_path, monkeypa
     assert resumed.table() == result.table()
 
 
+def test_local_processes_give_the_serial_table(reference, tmp_path):
+    """Two worker processes: the truths solve on the workers, the points travel as groups with
+    a ContextFile handle, and the table is the in-process one."""
+    result, _ = reference
+    study_points._CACHE.clear()
+    parallel = EpsilonStudy(StudyConfig(**TINY)).run(tmp_path, workers=2, progress=False)
+    assert parallel.table() == result.table()
+    assert parallel.checks == result.checks
+    cache = EpsilonStudy(StudyConfig(**TINY)).cache_dir(tmp_path)
+    assert not list(cache.glob("context_*")) and not list(cache.glob(".*tmp*"))
+
+
 def test_dask_cluster_gives_the_serial_results(tmp_path):
     from distributed import LocalCluster
 

@@ -58,7 +58,7 @@ def test_relaxation_bound_holds_on_the_solved_problem(tmp_path):
 
 
 def test_errors_come_before_any_compute(monkeypatch):
-    monkeypatch.setattr(study_module, "run_point", lambda item: pytest.fail("computed"))
+    monkeypatch.setattr(study_module, "run_points", lambda item: pytest.fail("computed"))
     with pytest.raises(ValueError, match="unknown study parameter"):
         EpsilonStudy({"equation": "porous"})
     with pytest.raises(ValueError, match="m must be"):

@@ -26,6 +26,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
+import threading
 import time
 import warnings
 from pathlib import Path
@@ -39,7 +40,7 @@ from .point_store import PointStore
 from .config import StudyConfig
 from .data import initial_data
 from ..validation.metrics import wasserstein2
-from .points import ProblemContext, run_points
+from .points import ProblemContext, run_points, save_context
 from .result import StudyResult
 
 __all__ = ["EpsilonStudy", "all_points", "point_groups", "support_velocity", "MASS_TOLERANCE"]
@@ -122,23 +123,35 @@ def point_groups(points) -> list:
     return list(groups.values())
 
 
-#: Rough seconds per training step and per backward flow (alpha = 0; an SDE flow counts double):
-#: only the order in which tasks start depends on them (costliest first), never a number.
-_STEP_SECONDS, _FLOW_SECONDS = 3e-3, 0.5
+#: Rough seconds of the default study's work (measured on one core): per point by route (its
+#: backward flow and distances; an SDE flow, alpha > 0, counts 1.5 times), and per network its
+#: training data (2 s) and steps. Only the order in which tasks start depends on them
+#: (costliest first, so that no long task starts last), never a number of the study.
+_POINT_SECONDS = {"baseline": 0.3, "perturbation": 0.55, "network": 1.3}
+_NETWORK_SECONDS, _STEP_SECONDS = 2.0, 3e-3
 
 
 def _task_cost(group) -> float:
     """Estimated seconds of a task of :func:`point_groups`."""
     budgets = {int(p["budget"]) for p in group if p["route"] == "network"}
-    flows = sum(2.0 if p["alpha"] > 0 else 1.0 for p in group)
-    return _STEP_SECONDS * sum(budgets) + _FLOW_SECONDS * flows
+    points = sum(_POINT_SECONDS[p["route"]] * (1.5 if p["alpha"] > 0 else 1.0) for p in group)
+    return points + sum(_NETWORK_SECONDS + _STEP_SECONDS * b for b in budgets)
+
+
+def _import_result_modules() -> None:
+    """Import what writing the results needs (matplotlib, scipy.stats: 1-2 s), in a thread
+    started while the points run, so that the results are written without that wait."""
+    from . import plot  # noqa: F401
+    from scipy import stats  # noqa: F401
 
 
 def _truth_task(item):
     """Worker side of the ground truth of one equation; ``item`` = (config, key, name, out).
 
-    Returns (ProblemContext, checks, warnings) with the warnings the truth raised (the box is
-    small, ...), so that the parent gives them where the user sees them."""
+    Returns (ContextFile, checks, warnings, rho_0): the context saved in the study's cache
+    folder (the tasks of its points carry only that handle), the checks, the warnings the truth
+    raised (the box is small, ...) for the parent to give where the user sees them, and the
+    initial grid density."""
     config, key, name, out = item
     study = EpsilonStudy(config)          # its initial data hold closures: rebuilt, not pickled
     if study.key != key:
@@ -146,7 +159,9 @@ def _truth_task(item):
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         solution, checks = study.ground_truth(name, out)
-    return study._context(name, solution), checks, [(str(w.message), w.category) for w in caught]
+    handle = save_context(study._context(name, solution), study._context_path(name, out))
+    return (handle, checks, [(str(w.message), w.category) for w in caught],
+            solution.density[0])
 
 
 #: Share of baseline (eps = 0) particles leaving the box above which a RuntimeWarning is given.
@@ -248,6 +263,9 @@ class EpsilonStudy:
     def _truth_path(self, name, grid_n, n_snapshots, out_dir) -> Path:
         return self.cache_dir(out_dir) / f"truth_{name}_{grid_n}_{n_snapshots}.h5"
 
+    def _context_path(self, name, out_dir) -> Path:
+        return self.cache_dir(out_dir) / f"context_{name}.pickle"
+
     def store_truth_error(self, name, grid_n, n_snapshots, out_dir, error):
         """Add ``error`` (a SolutionError) to the cached truth file of that resolution."""
         from ..io import store_error_estimate
@@ -322,7 +340,9 @@ class EpsilonStudy:
             groups[group[0]["problem"]].append(group)
         contexts, checks, rho0 = {}, {}, {}
         computed = {}                          # store path -> results of this run's points
+        warm = threading.Thread(target=_import_result_modules, daemon=True)
         with make_executor(scheduler, workers) as executor:
+            warm.start()                       # while this process mostly waits for workers
             queue = TaskQueue(executor)
             # truths on the workers when their files are this machine's (local processes), so
             # that the two equations solve at once and points start as soon as theirs is ready
@@ -340,10 +360,9 @@ class EpsilonStudy:
 
             def truth_done(item, outcome):
                 name = item[2]
-                contexts[name], checks[name], caught = outcome
+                contexts[name], checks[name], caught, rho0[name] = outcome
                 for message, category in caught:
                     warnings.warn(message, category, stacklevel=2)
-                rho0[name] = contexts[name].solution.density[0]
                 bars[0].update()
                 for group in groups[name]:    # its points can start now
                     queue.add(run_points, (group, contexts[name]), keep, cost=_task_cost(group))
@@ -356,11 +375,14 @@ class EpsilonStudy:
                     else:
                         solution, found = self.ground_truth(name, out, progress)
                         truth_done((self.config, self.key, name, out),
-                                   (self._context(name, solution), found, []))
+                                   (self._context(name, solution), found, [],
+                                    solution.density[0]))
                 queue.run()
             finally:
                 for bar in bars:
                     bar.close()
+                for name in self.config.equations:      # the workers' copies of the truths
+                    self._context_path(name, out).unlink(missing_ok=True)
             release_workers(executor)      # they exit while the results are written
             checks = {name: checks[name] for name in self.config.equations}   # config order
             completed = self._completed(store, computed)

@@ -17,6 +17,7 @@ its fresh samples (memorisation) belong to the problem (``data_seed``), not to t
 from __future__ import annotations
 
 import math
+import pickle
 import time
 from dataclasses import dataclass
 
@@ -26,7 +27,8 @@ from ..grid import Grid
 from ..validation.metrics import flow_map_error, memorisation, wasserstein2
 from .perturbations import perturbed_solution, unit_perturbation
 
-__all__ = ["ProblemContext", "run_point", "run_points", "METRICS"]
+__all__ = ["ProblemContext", "ContextFile", "save_context", "run_point", "run_points",
+           "METRICS"]
 
 #: Scalar results of every point (NaN where a metric does not apply).
 METRICS = ("eps", "eps_stderr", "w2", "w2_gap", "flow_map", "l1", "escaped", "mem_median",
@@ -54,6 +56,34 @@ class ProblemContext:
     @property
     def equation(self):
         return self.solution.equation
+
+
+@dataclass(frozen=True)
+class ContextFile:
+    """A :class:`ProblemContext` saved in the file ``path`` (:func:`save_context`), for workers
+    on this machine: tasks carry this handle instead of the truth itself (56 MB for the default
+    porous truth, which cost about 0.5 CPU-s to send with every task), and each worker process
+    reads the file once."""
+
+    path: str
+
+    def load(self) -> ProblemContext:
+        def read():
+            with open(self.path, "rb") as f:
+                return pickle.load(f)
+
+        return _cached(("context file", self.path), read)
+
+
+def save_context(ctx: ProblemContext, path) -> ContextFile:
+    """Write ``ctx`` to ``path`` (atomically) and return its :class:`ContextFile`."""
+    from ..io import atomic_file
+
+    def write(tmp):
+        with open(tmp, "wb") as f:
+            pickle.dump(ctx, f, protocol=pickle.HIGHEST_PROTOCOL)
+
+    return ContextFile(str(atomic_file(path, write)))
 
 
 def _cached(key, make):
@@ -164,10 +194,13 @@ def run_point(item) -> dict:
 
 
 def run_points(item) -> list:
-    """Compute several points of one problem; ``item`` = (list of params dicts, ProblemContext).
+    """Compute several points of one problem; ``item`` = (list of params dicts, ProblemContext
+    or ContextFile).
 
     Returns their :func:`run_point` results in order. One task for points that share work (a
     network trained once for every alpha, the baseline flow of one seed and alpha) computes that
     work once, and ships the context (the truth: tens of MB for a fine grid) once."""
     group, ctx = item
+    if isinstance(ctx, ContextFile):
+        ctx = ctx.load()
     return [run_point((params, ctx)) for params in group]

@@ -6,7 +6,6 @@ from dataclasses import dataclass
 import warnings
 
 import numpy as np
-from scipy import stats
 
 __all__ = ["RateFit", "fit_rate"]
 
@@ -61,6 +60,8 @@ def fit_rate(eps, errors, confidence: float = 0.95) -> RateFit:
                       "level: use >= 3 eps values", RuntimeWarning, stacklevel=2)
     if not 0 < confidence < 1:
         raise ValueError(f"confidence must lie in (0, 1), got {confidence}")
+    from scipy import stats      # 0.5 s to import; only fits need it
+
     fit = stats.linregress(np.log(eps), np.log(errors))
     half = stats.t.ppf(0.5 + confidence / 2, eps.size - 2) * fit.stderr
     return RateFit(slope=float(fit.slope), prefactor=float(np.exp(fit.intercept)),
