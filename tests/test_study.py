@@ -109,7 +109,10 @@ def test_local_processes_give_the_serial_table(reference, tmp_path):
     assert parallel.table() == result.table()
     assert parallel.checks == result.checks
     cache = EpsilonStudy(StudyConfig(**TINY)).cache_dir(tmp_path)
-    assert not list(cache.glob("context_*")) and not list(cache.glob(".*tmp*"))
+    assert not list(cache.glob("*context*")) and not list(cache.glob(".*tmp*"))
+    from pdeflow.io import _TEMPORARY   # a killed run's copy is removed by the next run
+    copy = EpsilonStudy(StudyConfig(**TINY))._context_path("porous", tmp_path)
+    assert _TEMPORARY.match(copy.name)
 
 
 def test_dask_cluster_gives_the_serial_results(tmp_path):

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..io import atomic_file, remove_stale_temporaries
+from ..io import atomic_file, remove_stale_temporaries, temporary_tag
 from ..problems import PRESENCE_CUTOFF
 from .executors import TaskQueue, executor_slots, make_executor, release_workers, shares_files
 from .point_store import PointStore
@@ -146,20 +146,21 @@ def _import_result_modules() -> None:
 
 
 def _truth_task(item):
-    """Worker side of the ground truth of one equation; ``item`` = (config, key, name, out).
+    """Worker side of the ground truth of one equation; ``item`` = (config, key, name, out,
+    path of the context file).
 
     Returns (ContextFile, checks, warnings, rho_0): the context saved in the study's cache
     folder (the tasks of its points carry only that handle), the checks, the warnings the truth
     raised (the box is small, ...) for the parent to give where the user sees them, and the
     initial grid density."""
-    config, key, name, out = item
+    config, key, name, out, context_path = item
     study = EpsilonStudy(config)          # its initial data hold closures: rebuilt, not pickled
     if study.key != key:
         raise RuntimeError(f"the samples file {config.samples_file} changed during the run")
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         solution, checks = study.ground_truth(name, out)
-    handle = save_context(study._context(name, solution), study._context_path(name, out))
+    handle = save_context(study._context(name, solution), context_path)
     return (handle, checks, [(str(w.message), w.category) for w in caught],
             solution.density[0])
 
@@ -178,7 +179,7 @@ def _warn_escaped_baseline(completed) -> None:
                 f"{params['problem']} (alpha = {params['alpha']:g}, seed {params['seed']}): the "
                 f"eps = 0 baseline loses {100 * escaped:.1f} % of its particles (> "
                 f"{100 * ESCAPE_WARNING:g} %) out of the box: the run is under-resolved; raise "
-                "half_width or grid_n", RuntimeWarning, stacklevel=3)
+                "half_width or grid_n", RuntimeWarning, stacklevel=4)
 
 
 def _file_digest(path) -> str:
@@ -264,7 +265,10 @@ class EpsilonStudy:
         return self.cache_dir(out_dir) / f"truth_{name}_{grid_n}_{n_snapshots}.h5"
 
     def _context_path(self, name, out_dir) -> Path:
-        return self.cache_dir(out_dir) / f"context_{name}.pickle"
+        """Where the workers' copy of ``name``'s context lives during a run: named like a
+        temporary of this process, so that concurrent runs never share one and a killed run's
+        copy is removed by the next run (:func:`pdeflow.io.remove_stale_temporaries`)."""
+        return self.cache_dir(out_dir) / f".context_{name}{temporary_tag()}tmp.pickle"
 
     def store_truth_error(self, name, grid_n, n_snapshots, out_dir, error):
         """Add ``error`` (a SolutionError) to the cached truth file of that resolution."""
@@ -325,7 +329,8 @@ class EpsilonStudy:
         scheduler : None (local processes), a Dask scheduler address ``tcp://...`` or a Dask
             cluster object.
         workers : local processes (default: all cores; 1 = this process).
-        progress : tqdm bars for the finite-volume solves and the points.
+        progress : tqdm bars for the ground truths (their finite-volume solves when they run in
+            this process) and the points.
         """
         from tqdm.auto import tqdm
 
@@ -370,11 +375,12 @@ class EpsilonStudy:
             try:   # on Ctrl-C every point that finished is kept, queued ones cancelled
                 for name in self.config.equations:
                     if in_workers:
-                        queue.add(_truth_task, (self.config, self.key, name, out), truth_done,
-                                  cost=math.inf)
+                        queue.add(_truth_task, (self.config, self.key, name, out,
+                                                self._context_path(name, out)),
+                                  truth_done, cost=math.inf)
                     else:
                         solution, found = self.ground_truth(name, out, progress)
-                        truth_done((self.config, self.key, name, out),
+                        truth_done((self.config, self.key, name, out, None),
                                    (self._context(name, solution), found, [],
                                     solution.density[0]))
                 queue.run()
@@ -384,14 +390,19 @@ class EpsilonStudy:
                 for name in self.config.equations:      # the workers' copies of the truths
                     self._context_path(name, out).unlink(missing_ok=True)
             release_workers(executor)      # they exit while the results are written
-            checks = {name: checks[name] for name in self.config.equations}   # config order
-            completed = self._completed(store, computed)
-            _warn_escaped_baseline(completed)
-            result = StudyResult.from_points(self.config, completed, checks, rho0)
-            result.save(out / f"{stem}.h5")
-            atomic_file(out / f"{stem}.png", result.plot)
-            atomic_file(out / f"{stem}.txt", lambda p: Path(p).write_text(result.table() + "\n"))
+            result = self._write_results(out, stem, self._completed(store, computed), checks,
+                                         rho0)
         result.wall_seconds = time.perf_counter() - start
+        return result
+
+    def _write_results(self, out, stem, completed, checks, rho0) -> StudyResult:
+        """The StudyResult of the ``completed`` points, written to ``<out>/<stem>.{h5,png,txt}``."""
+        _warn_escaped_baseline(completed)
+        checks = {name: checks[name] for name in self.config.equations}   # config order
+        result = StudyResult.from_points(self.config, completed, checks, rho0)
+        result.save(out / f"{stem}.h5")
+        atomic_file(out / f"{stem}.png", result.plot)
+        atomic_file(out / f"{stem}.txt", lambda p: Path(p).write_text(result.table() + "\n"))
         return result
 
     def _completed(self, store, computed=None) -> list:

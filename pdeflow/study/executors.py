@@ -246,11 +246,12 @@ class TaskQueue:
     """Run tasks on ``executor``, costliest ready task first, at most ``slots`` + 1 in flight.
 
     A task is ``func(item)`` with a ``cost`` (larger starts earlier) and ``done(item, result)``,
-    called in this process as the task finishes; ``done`` may call ``add`` for more tasks (work that
-    depends on a finished one). Holding tasks back here instead of submitting them all keeps the
-    order a choice of this queue at every moment: a costly task added late still starts before
-    the cheap ones already waiting (an executor's own queue is first in, first out). One task
-    beyond ``slots`` is in flight so that a worker never waits for this process to submit.
+    called in this process as the task finishes; ``done`` may call ``add`` for more tasks (work
+    that depends on a finished one). Holding tasks back here instead of submitting them all
+    keeps the order a choice of this queue at every moment: a costly task added late still
+    starts before the cheap ones already waiting (an executor's own queue is first in, first
+    out). One task beyond ``slots`` is in flight so that a worker never waits for this process
+    to submit.
 
     ``run()`` returns when nothing is left. If it is interrupted (Ctrl-C, a failed task, an
     exception in ``done``), tasks not yet started are cancelled, ``done`` is still called for
