@@ -30,6 +30,22 @@ POOL_SCRIPT = textwrap.dedent("""
 """)
 
 
+# the same through the study's TaskQueue (costliest first: the long items carry the lower cost)
+QUEUE_SCRIPT = textwrap.dedent("""
+    import sys, time
+    from pdeflow.study.executors import TaskQueue, local_executor
+    from pdeflow.study.point_store import PointStore
+    if __name__ == "__main__":
+        store = PointStore(sys.argv[1])
+        items = [0.3 + i * 1e-6 for i in range(4)] + [60.0 + i * 1e-6 for i in range(20)]
+        with local_executor(2) as ex:
+            queue = TaskQueue(ex)
+            for t in items:
+                queue.add(time.sleep, t, lambda t, r: store.write({"t": t}, {"r": 0}), cost=-t)
+            queue.run()
+""")
+
+
 def _children(pid: int) -> list:
     found = []
     for stat in Path("/proc").glob("[0-9]*/stat"):
@@ -73,10 +89,11 @@ def _wait_for(condition, seconds, what):
 
 @pytest.mark.slow   # 44-46 s each on the loaded 2-core machine (spawn workers import pdeflow)
 @pytest.mark.skipif(not Path("/proc").is_dir(), reason="reads /proc to find the workers")
+@pytest.mark.parametrize("script", [POOL_SCRIPT, QUEUE_SCRIPT], ids=["run_and_keep", "TaskQueue"])
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGKILL], ids=["SIGINT", "SIGKILL"])
-def test_signal_to_the_parent_stops_it_and_leaves_no_worker(tmp_path, sig):
+def test_signal_to_the_parent_stops_it_and_leaves_no_worker(tmp_path, sig, script):
     store_dir = tmp_path / "points"
-    process = _start_pool(tmp_path, args=(str(store_dir),))
+    process = _start_pool(tmp_path, script=script, args=(str(store_dir),))
     try:
         _wait_for(lambda: len(list(store_dir.glob("*.h5"))) >= 4, 90, "the short items")
         children = _children(process.pid)

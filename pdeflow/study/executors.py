@@ -161,6 +161,11 @@ def make_executor(scheduler=None, workers: int | None = None):
     return dask_executor(cluster=scheduler)
 
 
+def _is_dask(executor) -> bool:
+    """A dask.distributed Client (its futures need distributed's own waiting functions)."""
+    return type(executor).__module__.startswith("distributed")
+
+
 class run_all:
     """Submit ``func(item)`` for every item; iterating yields ``(item, result)`` as each finishes.
 
@@ -172,7 +177,7 @@ class run_all:
         self.items = list(items)
         self.futures = {executor.submit(func, item): i for i, item in enumerate(self.items)}
         self._yielded = set()
-        self._distributed = type(executor).__module__.startswith("distributed")
+        self._distributed = _is_dask(executor)
 
     def __iter__(self):
         if self._distributed:
@@ -222,7 +227,7 @@ def executor_slots(executor) -> int:
     Dask cluster's threads."""
     if isinstance(executor, ProcessPoolExecutor):
         return executor._max_workers          # no public accessor; set by the constructor
-    if type(executor).__module__.startswith("distributed"):
+    if _is_dask(executor):
         return max(1, sum(executor.nthreads().values()))
     return 1
 
@@ -239,7 +244,7 @@ def release_workers(executor) -> None:
 def shares_files(executor) -> bool:
     """True when the executor's calls run on this machine (in this process or in local worker
     processes), so that files they write are files this process can read."""
-    return not type(executor).__module__.startswith("distributed")
+    return not _is_dask(executor)
 
 
 class TaskQueue:
@@ -275,7 +280,7 @@ class TaskQueue:
 
     def _wait(self):
         futures = list(self._running)
-        if type(self.executor).__module__.startswith("distributed"):
+        if _is_dask(self.executor):
             from distributed import wait as dask_wait
 
             finished = dask_wait(futures, return_when="FIRST_COMPLETED").done
