@@ -217,3 +217,61 @@ def test_support_velocity_vanishes_on_the_porous_stationary_state():
     assert np.abs(raw[0][:, occupied]).max() > 0.3
     assert np.abs(fixed).max() < 1e-12                      # inside, at the front and outside
     assert np.array_equal(support_velocity(solution).density, density)
+
+
+@pytest.mark.parametrize("workers", [1, 2], ids=["serial", "two-processes"])
+def test_a_study_leaves_the_warning_filters_as_it_found_them(tmp_path, workers):
+    """warnings.catch_warnings is process-wide and not thread-safe (the study imports its result
+    modules in a thread meanwhile): a study must not change the filters, so that a warning is
+    never turned into an error (issue 28: a serial study crashed at its end on fit_rate's
+    RuntimeWarning)."""
+    import warnings
+
+    config = StudyConfig(**dict(TINY, equations=["fokker-planck", "porous"], budgets=[],
+                                n_snapshots=6, eps=[0.1, 1.0]))
+    import matplotlib.pyplot, ot, scipy.stats, torch  # noqa: F401  (their imports add filters)
+    from pdeflow.study import plot  # noqa: F401
+
+    before = list(warnings.filters)
+    study_points._CACHE.clear()
+    with warnings.catch_warnings(record=True):       # the run's own warnings (2 eps: fit_rate)
+        warnings.simplefilter("always")
+        inside = list(warnings.filters)
+        EpsilonStudy(config).run(tmp_path, workers=workers, progress=False)
+        changed = [f for f in warnings.filters if f not in inside]
+        assert warnings.filters == inside, f"filters added during the study: {changed}"
+    assert warnings.filters == before
+
+
+def test_no_process_wide_warning_filter_in_the_library():
+    """The condition is tested instead (the box holds the solution); numpy's error state
+    (np.errstate) is per thread and allowed."""
+    import re
+    from pathlib import Path
+
+    import pdeflow
+
+    root = Path(pdeflow.__file__).parent
+    pattern = re.compile(r"\bwarnings\.(catch_warnings|simplefilter|filterwarnings|resetwarnings)\(")
+    offenders = [f"{path.relative_to(root)}:{n}" for path in sorted(root.rglob("*.py"))
+                 for n, line in enumerate(path.read_text().splitlines(), 1)
+                 if pattern.search(line)]
+    assert offenders == []
+
+
+def test_a_box_too_small_for_the_truth_is_a_value_error(tmp_path):
+    """Tested as a condition (was: RuntimeWarnings turned into errors by a process-wide filter)."""
+    from pdeflow.equations import PorousMedium
+    from pdeflow.grid import Grid
+    from pdeflow.solvers.finite_volume import solve
+
+    config = StudyConfig(**dict(TINY, equations=["fokker-planck"], budgets=[], n_snapshots=6,
+                                half_width=2.6))     # rho_0 holds 6e-5 of its mass at the wall
+    with pytest.raises(ValueError, match=r"fokker-planck: rho_0 .* outer cell layer.*half_width"):
+        fresh_run(config, tmp_path)
+    grid = Grid.cube(1.0, 32, 1)                     # a free Barenblatt spreading to the wall
+    rho0 = np.where(np.abs(grid.points()[:, 0]) < 0.5, 1.0, 0.0).reshape(grid.shape)
+    with pytest.warns(RuntimeWarning, match="reached the no-flux wall"):
+        solution = solve(PorousMedium(dim=1, m=2.0), grid, rho0, [0.0, 0.5])
+    with pytest.raises(ValueError, match="porous: the porous-medium support reached the no-flux"):
+        study_module._check_box("porous", grid, rho0, solution)

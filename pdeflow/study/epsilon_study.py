@@ -47,7 +47,8 @@ __all__ = ["EpsilonStudy", "all_points", "point_groups", "support_velocity", "MA
 
 #: Relative mass drift above which the ground truth is rejected.
 MASS_TOLERANCE = 1e-10
-#: Share of the mass in the outer cell layer above which a RuntimeWarning says the box is small.
+#: Share of the mass in the outer cell layer above which a RuntimeWarning says the box is small
+#: (:func:`truth_warnings`).
 WALL_WARNING = 1e-3
 #: Independent pairs of n-samples of rho_0 over which the W2 plug-in floor is measured.
 PLUGIN_DRAWS = 5
@@ -157,12 +158,43 @@ def _truth_task(item):
     study = EpsilonStudy(config)          # its initial data hold closures: rebuilt, not pickled
     if study.key != key:
         raise RuntimeError(f"the samples file {config.samples_file} changed during the run")
-    with warnings.catch_warnings(record=True) as caught:
-        warnings.simplefilter("always")
-        solution, checks = study.ground_truth(name, out)
+    # no warnings.catch_warnings here: it changes the process-wide filters, and a Dask worker
+    # runs tasks in threads; the truth's warnings are computed from its checks instead
+    solution, checks = study.ground_truth(name, out, warn=False)
     handle = save_context(study._context(name, solution), context_path)
-    return (handle, checks, [(str(w.message), w.category) for w in caught],
-            solution.density[0])
+    return handle, checks, truth_warnings(name, checks), solution.density[0]
+
+
+def truth_warnings(name: str, checks: dict) -> list:
+    """(message, category) of the warnings the ground truth of ``name`` deserves, from its
+    ``checks``: the outer cell layer holds more than WALL_WARNING of the mass."""
+    wall = float(checks.get("wall_mass", 0.0))
+    if wall > WALL_WARNING:
+        return [(f"{name}: the outer cell layer holds {wall:.2e} of the mass (> "
+                 f"{WALL_WARNING:g}): the no-flux walls reflect it; enlarge half_width",
+                 RuntimeWarning)]
+    return []
+
+
+def _check_box(name: str, grid, rho0, solution=None) -> None:
+    """ValueError unless the box holds the solution: before the solve (``solution`` None) the
+    outer cell layer of rho_0 holds at most WALL_MASS_TOLERANCE of the mass (linear
+    equations); after it, a porous-medium support never reached the outer layer."""
+    from ..solvers.finite_volume import POROUS_WALL_WARNING, WALL_MASS_TOLERANCE, \
+        wall_mass_fraction
+
+    if solution is None:
+        wall = wall_mass_fraction(rho0, grid)
+        if wall > WALL_MASS_TOLERANCE:
+            raise ValueError(f"{name}: rho_0 holds a fraction {wall:.2e} > "
+                             f"{WALL_MASS_TOLERANCE:g} of its mass in the outer cell layer: the "
+                             "box does not hold the solution; raise half_width")
+        return
+    wall = float(solution.diagnostics.get("wall_mass_fraction", 0.0))
+    if not solution.equation.is_linear and wall > POROUS_WALL_WARNING:
+        raise ValueError(f"{name}: the porous-medium support reached the no-flux wall (outer "
+                         f"cell layer holds {wall:.2e} of the mass): the box does not hold the "
+                         "solution; raise half_width")
 
 
 #: Share of baseline (eps = 0) particles leaving the box above which a RuntimeWarning is given.
@@ -228,14 +260,20 @@ class EpsilonStudy:
         return Path(out_dir) / "cache" / self.key
 
     # -- ground truth ---------------------------------------------------------------------------
-    def ground_truth(self, name: str, out_dir, progress: bool = False):
+    def ground_truth(self, name: str, out_dir, progress: bool = False, warn: bool = True):
         """The certified finite-volume solution of equation ``name`` (refined to the config's
-        truth targets, :mod:`pdeflow.study.certification`) and its checks (dict)."""
+        truth targets, :mod:`pdeflow.study.certification`) and its checks (dict).
+
+        ValueError if the box does not hold the solution (linear: more than 1e-6 of rho_0's
+        mass in the outer cell layer; porous: the support reaches it). ``warn``: give the
+        :func:`truth_warnings` (a RuntimeWarning when the walls hold much mass at T)."""
         from .certification import certified_truth
 
         solution, certificate = certified_truth(self, name, out_dir, progress)
         checks = self._checks(name, solution)
         checks.update(certificate)
+        for message, category in (truth_warnings(name, checks) if warn else []):
+            warnings.warn(message, category, stacklevel=2)
         return solution, checks
 
     def solve_truth(self, name: str, grid_n: int, n_snapshots: int, out_dir,
@@ -254,10 +292,11 @@ class EpsilonStudy:
         else:
             grid = Grid.cube(cfg.half_width, grid_n, cfg.dim)
             rho0 = self.data.grid_density(grid, equation)
-            with warnings.catch_warnings():
-                warnings.simplefilter("error", RuntimeWarning)   # the box must hold the solution
-                solution = solve(equation, grid, rho0, np.linspace(0.0, cfg.T, n_snapshots),
-                                 progress=progress)
+            if equation.is_linear:
+                _check_box(name, grid, rho0)           # the box must hold the solution
+            solution = solve(equation, grid, rho0, np.linspace(0.0, cfg.T, n_snapshots),
+                             progress=progress)
+            _check_box(name, grid, rho0, solution)
             save_solution(path, solution)
         return solution if equation.is_linear else support_velocity(solution)
 
@@ -282,10 +321,6 @@ class EpsilonStudy:
         if drift > MASS_TOLERANCE:
             raise RuntimeError(f"{name}: mass drift {drift:.2e} > {MASS_TOLERANCE:g}")
         wall = float(solution.diagnostics.get("wall_mass_fraction", 0.0))
-        if wall > WALL_WARNING:
-            warnings.warn(f"{name}: the outer cell layer holds {wall:.2e} of the mass (> "
-                          f"{WALL_WARNING:g}): the no-flux walls reflect it; enlarge half_width",
-                          RuntimeWarning, stacklevel=3)
         checks = {"mass_drift": float(drift),
                   "energy_drop": float(solution.energy[0] - solution.energy[-1]),
                   "wall_mass": wall,

@@ -22,7 +22,6 @@ kernel's units). Bad input raises ValueError naming the argument.
 from __future__ import annotations
 
 import math
-import warnings
 from dataclasses import dataclass
 
 import numpy as np
@@ -118,10 +117,12 @@ def sinkhorn_w2(x, y, reg: float = 0.05, relative: bool = True, max_iter: int = 
     cost = _ot().dist(x, y)
     eps = reg * float(cost.mean()) if relative else reg
     a, b = np.full(len(x), 1.0 / len(x)), np.full(len(y), 1.0 / len(y))
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # non-convergence is checked below
+    # non-convergence is checked below: POT's warning is off (warn=False) and numpy's error
+    # state is per thread (warnings.catch_warnings would change process-wide filters)
+    with np.errstate(all="ignore"):
         plan = _ot().sinkhorn(a, b, cost, eps, method="sinkhorn_log", numItermax=int(max_iter),
-                           stopThr=0.5 * tol / math.sqrt(max(len(x), len(y))))  # POT: L2 error
+                              stopThr=0.5 * tol / math.sqrt(max(len(x), len(y))),  # POT: L2
+                              warn=False)
     marginal_error = np.abs(plan.sum(1) - a).sum() + np.abs(plan.sum(0) - b).sum()
     if not (np.all(np.isfinite(plan)) and marginal_error <= tol):
         raise RuntimeError(f"Sinkhorn did not converge in max_iter = {max_iter} iterations "
