@@ -12,10 +12,18 @@ from pathlib import Path
 
 import numpy as np
 
+import torch
+
 from pdeflow.cli import main as pdeflow_main
+from pdeflow.equations import Heat, PorousMedium
 from pdeflow.exact import GaussianMixture
+from pdeflow.geometry.curvature import scalar_curvature
+from pdeflow.grid import Grid
+from pdeflow.problems import load_samples
+from pdeflow.solvers import integrate_flow_map
+from pdeflow.solvers.finite_volume import solve
 from pdeflow.study import EpsilonStudy, StudyConfig
-from pdeflow.validation.metrics import gaussian_w2
+from pdeflow.validation.metrics import gaussian_w2, sinkhorn_w2
 from pdeflow.validation.rates import fit_rate
 
 SMALL = dict(equations=["fokker-planck"], dim=1, grid_n=32, n_snapshots=4, T=3.0, n_samples=50,
@@ -25,8 +33,8 @@ SMALL = dict(equations=["fokker-planck"], dim=1, grid_n=32, n_snapshots=4, T=3.0
 def attempt(label, call):
     try:
         call()
-    except ValueError as err:
-        print(f"{label:<34} ValueError: {err}")
+    except (ValueError, TypeError) as err:
+        print(f"{label:<34} {type(err).__name__}: {err}")
     else:
         print(f"{label:<34} accepted")
 
@@ -47,6 +55,29 @@ def main():
         **SMALL | {"initial": "samples", "samples_file": str(samples)}))
     attempt("negative variance in gaussian_w2", lambda: gaussian_w2([0.0], -1.0, [0.0], 1.0))
     attempt("negative std in a mixture", lambda: GaussianMixture.isotropic([1.0], [[0.0]], -0.3))
+
+    # physical parameters and initial densities of the wrong type or range
+    grid = Grid.cube(2.0, 16, 1)
+    attempt("D = '0.5' (a string)", lambda: Heat(D="0.5", dim=1))
+    attempt("m = None", lambda: PorousMedium(m=None, dim=1))
+    attempt("a complex initial density", lambda: solve(Heat(D=0.5, dim=1), grid,
+                                                       np.ones(16) * (1 + 1j), [0.0, 0.1]))
+    inside = np.abs(grid.points()[:, 0]) < 1.0
+    attempt("rho0 ~ 1e120: rho^m overflows", lambda: solve(
+        PorousMedium(m=2.0, kappa=1.0, dim=1), grid, np.where(inside, 1e120, 0.0), [0.0, 0.1]))
+    attempt("a velocity returning NaN", lambda: integrate_flow_map(
+        lambda t, x: x * np.nan, np.ones((3, 1)), [0.0, 1.0], method="dopri5"))
+    header = out / "with_header.csv"
+    header.write_text("x\n0.1\n0.2\n")
+    attempt("a samples file with a header", lambda: load_samples(header, 1))
+    decoder = torch.nn.Sequential(torch.nn.Linear(2, 8), torch.nn.Tanh(),
+                                  torch.nn.Linear(8, 3)).double()
+    attempt("curvature: float32 z, float64 net", lambda: scalar_curvature(decoder,
+                                                                           torch.zeros(4, 2)))
+    print(f"{'Sinkhorn of two identical points':<34} {sinkhorn_w2([[0.0, 0.0]], [[0.0, 0.0]])}")
+
+    print("\n$ pdeflow demo --n 1   (exit code, then the message)")
+    print("exit", pdeflow_main(["demo", "--n", "1", "--out", str(out)]))
 
     print("\n$ pdeflow study --workers 0   (exit code, then the message)")
     print("exit", pdeflow_main(["study", "--workers", "0", "--dim", "1", "--out", str(out)]))

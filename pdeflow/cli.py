@@ -15,9 +15,20 @@ import sys
 import time
 from pathlib import Path
 
+from .io import output_folder
 from .problems import demo_problem
 
 __all__ = ["main", "build_parser", "demo_problem"]
+
+
+#: Fewest cells per axis of ``pdeflow demo`` (the mixture's support must clear the wall layer).
+DEMO_MIN_N = 8
+
+
+def _error(command: str, err) -> int:
+    """Print ``err`` as the one-line error of ``pdeflow command``; the exit status 2."""
+    print(f"pdeflow {command}: error: {err}".replace("\n", " "), file=sys.stderr)
+    return 2
 
 
 def _demo(args) -> int:
@@ -25,8 +36,14 @@ def _demo(args) -> int:
     from .plotting import plot_snapshots
     from .solvers.finite_volume import solve
 
-    equation, grid, rho0, times = demo_problem(args.n)
-    out = Path(args.out)
+    try:
+        if args.n < DEMO_MIN_N:
+            raise ValueError(f"--n must be an integer >= {DEMO_MIN_N} (cells per axis), got "
+                             f"{args.n}")
+        out = output_folder(args.out, "demo")
+        equation, grid, rho0, times = demo_problem(args.n)
+    except ValueError as err:
+        return _error("demo", err)
     start = time.perf_counter()
     solution = solve(equation, grid, rho0, times, progress=not args.quiet)
     elapsed = time.perf_counter() - start
@@ -177,7 +194,7 @@ def _study_values(args) -> dict:
 def _study(args) -> int:
     from .study.config import StudyConfig
     from .study.epsilon_study import EpsilonStudy
-    from .study.executors import check_workers
+    from .study.executors import check_scheduler, check_workers
 
     try:
         values = _study_values(args)
@@ -187,14 +204,18 @@ def _study(args) -> int:
         except ValueError as err:
             raise ValueError(f"{where}{err}") from None
         check_workers(args.workers)
+        output_folder(args.out, "study")
+        if args.scheduler is not None:
+            check_scheduler(args.scheduler)
         study = EpsilonStudy(config)
     except ValueError as err:
-        print(f"pdeflow study: error: {err}", file=sys.stderr)
-        return 2
+        return _error("study", err)
     start = time.perf_counter()
     try:
         result = study.run(args.out, scheduler=args.scheduler, workers=args.workers,
                            progress=not args.quiet)
+    except ValueError as err:        # found during the run (a samples file edited meanwhile, ...)
+        return _error("study", err)
     except KeyboardInterrupt:
         points = study.cache_dir(args.out) / "points"
         kept = len(list(points.glob("*.h5"))) if points.is_dir() else 0

@@ -22,6 +22,7 @@ coefficient (length^2 / time), ``kappa`` a confinement rate (1 / time).
 from __future__ import annotations
 
 import math
+import numbers
 from dataclasses import dataclass
 
 import numpy as np
@@ -73,21 +74,45 @@ def porous_diffusivity(rho, m):
 # ----------------------------------------------------------------------------------------------
 # Checks shared by every equation
 # ----------------------------------------------------------------------------------------------
+def _real(name: str, value) -> float:
+    """``value`` as a float; TypeError naming ``name`` unless it is a real number (a Python or
+    numpy int or float, or a 0-d real array; not a string, None, a bool or a complex)."""
+    if isinstance(value, np.ndarray) and value.ndim == 0 and value.dtype.kind in "iuf":
+        value = value.item()
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a real number, got {type(value).__name__} {value!r}")
+    return float(value)
+
+
+def as_real_array(values, name: str) -> np.ndarray:
+    """``values`` as a float64 array; TypeError naming ``name`` if they are complex, strings,
+    None or anything else that is not an array of real numbers (nothing dropped silently)."""
+    array = np.asarray(values) if not isinstance(values, (str, bytes)) else None
+    if array is None or array.dtype.kind not in "biuf":
+        kind = type(values).__name__ if array is None else f"dtype {array.dtype}"
+        raise TypeError(f"{name} must be an array of real numbers, got {kind}"
+                        + (" (a complex density is refused: its imaginary part would be "
+                           "dropped)" if array is not None and array.dtype.kind == "c" else ""))
+    return array.astype(np.float64, copy=False)
+
+
 def _check_positive(name: str, value: float) -> float:
-    value = float(value)
+    value = _real(name, value)
     if not (math.isfinite(value) and value > 0):
         raise ValueError(f"{name} must be a finite number > 0, got {value}")
     return value
 
 
 def _check_nonnegative(name: str, value: float) -> float:
-    value = float(value)
+    value = _real(name, value)
     if not (math.isfinite(value) and value >= 0):
         raise ValueError(f"{name} must be a finite number >= 0, got {value}")
     return value
 
 
 def _check_dim(dim: int) -> int:
+    if isinstance(dim, bool) or not isinstance(dim, numbers.Real):
+        raise TypeError(f"dim must be an integer 1, 2 or 3, got {type(dim).__name__} {dim!r}")
     if int(dim) != dim or not 1 <= dim <= 3:
         raise ValueError(f"dim must be 1, 2 or 3, got {dim}")
     return int(dim)
@@ -95,7 +120,7 @@ def _check_dim(dim: int) -> int:
 
 def check_density(rho, name: str = "rho", strictly_positive: bool = False) -> np.ndarray:
     """Return ``rho`` as a float64 array if it is finite and non-negative (or positive)."""
-    rho = np.asarray(rho, dtype=np.float64)
+    rho = as_real_array(rho, name)
     if not np.all(np.isfinite(rho)):
         raise ValueError(f"{name} must be finite; it contains NaN or inf")
     if strictly_positive and not np.all(rho > 0):
@@ -274,7 +299,7 @@ class PorousMedium(GradientFlow):
 
     def __post_init__(self):
         super().__post_init__()
-        m = float(self.m)
+        m = _real("m", self.m)
         if not (math.isfinite(m) and m > 1):
             raise ValueError(f"m must be a finite number > 1 for the porous medium, got {m}")
         object.__setattr__(self, "m", m)

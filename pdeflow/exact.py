@@ -331,7 +331,7 @@ class Barenblatt:
     def __post_init__(self):
         object.__setattr__(self, "C", _check_positive("C", self.C))
         object.__setattr__(self, "dim", _check_dim(self.dim))
-        self.equation  # validates m
+        object.__setattr__(self, "m", self.equation.m)  # validated (a real number > 1)
 
     @classmethod
     def from_mass(cls, m: float, dim: int, mass: float) -> "Barenblatt":
@@ -407,6 +407,9 @@ class ConfinedBarenblatt:
 
     def __post_init__(self):
         object.__setattr__(self, "tau0", _check_positive("tau0", self.tau0))
+        profile = self.profile      # validates m, dim and C
+        for name in ("m", "dim", "C"):
+            object.__setattr__(self, name, getattr(profile, name))
 
     @property
     def profile(self) -> Barenblatt:

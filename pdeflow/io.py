@@ -24,7 +24,7 @@ from .equations import FokkerPlanck, GradientFlow, Heat, PorousMedium
 from .grid import Grid
 
 __all__ = [
-    "SCHEMA_VERSION", "atomic_file", "atomic_h5", "save_solution", "load_solution",
+    "SCHEMA_VERSION", "atomic_file", "atomic_h5", "output_folder", "save_solution", "load_solution",
     "store_error_estimate", "save_flow_map",
     "load_flow_map", "remove_stale_temporaries", "temporary_tag",
     "write_equation", "read_equation", "write_grid", "read_grid", "check_schema", "open_h5",
@@ -71,6 +71,23 @@ def remove_stale_temporaries(directory) -> list:
                 path.unlink()
                 removed.append(path)
     return removed
+
+
+def output_folder(out, command: str = "command") -> Path:
+    """``out`` as a folder that exists and can be written (created if missing); ValueError with
+    a one-line message naming ``--out`` otherwise: an existing file, or a place that cannot be
+    written (``command`` names who writes there)."""
+    out = Path(out)
+    if out.exists() and not out.is_dir():
+        raise ValueError(f"--out {str(out)!r} is an existing file; it must name a folder (the "
+                         f"{command} writes several files into it)")
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+        tempfile.NamedTemporaryFile(dir=out, prefix=".pdeflow-write-test-").close()
+    except OSError as err:
+        raise ValueError(f"--out {str(out)!r} cannot be written: {err.strerror or err}; choose "
+                         "a folder you can write to") from None
+    return out
 
 
 def atomic_file(path, write) -> Path:
@@ -153,6 +170,11 @@ def check_schema(f: h5py.File, kind: str) -> None:
     version = f.attrs.get("schema_version")
     if found_kind != kind:
         raise ValueError(f"{f.filename} holds kind={found_kind!r}, expected {kind!r}")
+    if version is not None and (isinstance(version, (bool, np.bool_)) or
+                                not isinstance(version, (int, np.integer))):
+        shown = version.item() if isinstance(version, np.generic) else version
+        raise ValueError(f"{f.filename}: schema_version must be an integer, got {shown!r} "
+                         f"({type(version).__name__}); the file was not written by pdeflow")
     if version is None or int(version) > SCHEMA_VERSION:
         raise ValueError(f"{f.filename} has schema_version={version}; this pdeflow reads "
                          f"versions up to {SCHEMA_VERSION}")
@@ -190,11 +212,23 @@ def read_grid(group: h5py.Group) -> Grid:
 
 def _write_attrs(group: h5py.Group, values: dict) -> None:
     for key, value in values.items():
-        group.attrs[key] = value if not isinstance(value, (dict, type(None))) else str(value)
+        try:
+            group.attrs[key] = value if not isinstance(value, (dict, type(None))) else str(value)
+        except (TypeError, ValueError) as err:
+            raise TypeError(f"{group.name.lstrip('/')}[{key!r}] = {value!r} "
+                            f"({type(value).__name__}) cannot be stored in HDF5: allowed are "
+                            f"numbers, strings, arrays of numbers, dicts and None ({err})") from None
 
 
 def save_solution(path, solution) -> Path:
-    """Write a :class:`~pdeflow.solvers.solution.GridSolution` to ``path`` (atomically)."""
+    """Write a :class:`~pdeflow.solvers.solution.GridSolution` to ``path`` (atomically).
+
+    TypeError if ``solution`` is not a GridSolution or a diagnostic value cannot be stored."""
+    from .solvers.solution import GridSolution
+
+    if not isinstance(solution, GridSolution):
+        raise TypeError(f"solution must be a pdeflow GridSolution (from solvers.finite_volume."
+                        f"solve or io.load_solution), got {type(solution).__name__}")
     with atomic_h5(path, kind="grid_solution") as f:
         write_equation(f.create_group("equation"), solution.equation)
         write_grid(f.create_group("grid"), solution.grid)

@@ -98,6 +98,19 @@ def _text_as_h5(tmp_path):
     return path
 
 
+def _ball_volume(points, dim):
+    from pdeflow.pointcloud.ball_volume import ball_volume_curvature
+
+    return ball_volume_curvature(points, dim)
+
+
+def _diffusion(points, dim):
+    from pdeflow.pointcloud.diffusion_curvature import DiffusionConfig, signed_diffusion_curvature
+
+    config = DiffusionConfig(k_bandwidth=10, k_graph=20, aperture=10)
+    return signed_diffusion_curvature(points, dim, 0, config, trials=1)
+
+
 def _failing_fit(batch_size):
     from pdeflow.exact import GaussianMixtureFlow
     from pdeflow.learn import gaussian_mixture_target
@@ -107,8 +120,149 @@ def _failing_fit(batch_size):
                    batch_size=batch_size, n_train=64, n_eval=0)
 
 
+def _diagnostic_not_storable(tmp_path):
+    solution = _solution()
+    solution.diagnostics["callback"] = print          # not a number, string or array
+    try:
+        save_solution(tmp_path / "diag.h5", solution)
+    finally:
+        assert not list(tmp_path.glob("*diag*"))       # atomic: nothing left behind
+
+
+def _schema_version(tmp_path, value):
+    path = save_solution(tmp_path / "sol.h5", _solution())
+    with h5py.File(path, "r+") as f:
+        f.attrs["schema_version"] = value
+    return load_solution(path)
+
+
+def _porous_overflow():
+    rho0 = np.where(np.abs(GRID1.points()[:, 0]) < 1.0, 1e120, 0.0)
+    return solve(PorousMedium(m=2.0, D=1.0, kappa=1.0, dim=1), GRID1, rho0, [0.0, 0.1])
+
+
+def _header_samples(tmp_path):
+    path = tmp_path / "samples.csv"
+    path.write_text("x\n0.1\n0.2\n-0.3\n")
+    return str(path)
+
+
+def _decoder(dtype=torch.float64, batch_norm=False):
+    torch.manual_seed(0)
+    layers = [torch.nn.Linear(2, 8)] + ([torch.nn.BatchNorm1d(8)] if batch_norm else []) + \
+        [torch.nn.Tanh(), torch.nn.Linear(8, 3)]
+    return torch.nn.Sequential(*layers).to(dtype)
+
+
+def _curvature(decoder, z):
+    from pdeflow.geometry.curvature import scalar_curvature
+
+    return scalar_curvature(decoder, z)
+
+
+class _PointsFirst(torch.nn.Module):
+    """A score model written as forward(x, t), not the protocol's model(t, x)."""
+
+    def __init__(self):
+        super().__init__()
+        self.layer = torch.nn.Linear(2, 1)
+
+    def forward(self, x, t):
+        return self.layer(torch.cat([x, t[:, None]], 1))
+
+
+def _adapter(model):
+    from pdeflow.modelcheck.protocol import ModelAdapter
+    from pdeflow.problems import get
+
+    return ModelAdapter(model, "score", get("vp-separated-1d"))
+
+
+def _factory_returning_a_class(tmp_path):
+    from pdeflow.modelcheck.command import load_factory
+
+    path = tmp_path / "my_model.py"
+    path.write_text("import torch\nclass Net(torch.nn.Module):\n    pass\n"
+                    "def make():\n    return Net\n")
+    return load_factory(f"{path}:make")
+
+
+def _ode_vs_sde_truncated(tmp_path):
+    from pdeflow.reproductions.ode_vs_sde import StudyConfig as OdeSdeConfig
+    from pdeflow.reproductions.ode_vs_sde import load_results, save_results
+
+    path = tmp_path / "ode_vs_sde.h5"
+    save_results(path, [{"target": "moons", "w2": 0.1}], [{"target": "moons", "w2": 0.05}],
+                 OdeSdeConfig(), {"seconds": 1.0})
+    assert load_results(path)[0]["w2"] == pytest.approx([0.1])
+    path.write_bytes(path.read_bytes()[:200])
+    return load_results(path)
+
+
 # (id, call(tmp_path), exception, message regex)
 CASES = [
+    # --- issue 28: silent or obscure before ---
+    ("solve-rho0-complex", lambda p: solve(HEAT, GRID1, np.ones(16) * (1 + 1j), [0.0, 0.1]),
+     TypeError, r"rho0 must be an array of real numbers, got dtype complex128 .*imaginary"),
+    ("solve-rho0-string", lambda p: solve(HEAT, GRID1, "uniform", [0.0, 0.1]), TypeError,
+     r"rho0 must be an array of real numbers, got str"),
+    ("solve-porous-overflow", lambda p: _porous_overflow(), ValueError,
+     r"rho0: max rho0\^m = 1e\+120\^2 exceeds 1e\+200.*overflow"),
+    ("heat-D-string", lambda p: Heat(D="0.5", dim=1), TypeError, r"D must be a real number, got str"),
+    ("fp-kappa-none", lambda p: FokkerPlanck(D=0.5, kappa=None, dim=1), TypeError,
+     r"kappa must be a real number, got NoneType"),
+    ("porous-m-string", lambda p: PorousMedium(m="2", dim=1), TypeError,
+     r"m must be a real number, got str '2'"),
+    ("porous-m-none", lambda p: PorousMedium(m=None, dim=1), TypeError,
+     r"m must be a real number, got NoneType"),
+    ("fp-dim-string", lambda p: FokkerPlanck(D=1.0, kappa=1.0, dim="2"), TypeError,
+     r"dim must be an integer 1, 2 or 3, got str"),
+    ("barenblatt-m-string", lambda p: Barenblatt(m="2", dim=1), TypeError,
+     r"m must be a real number, got str"),
+    ("save-solution-not-a-solution", lambda p: save_solution(p / "x.h5", {"density": 1.0}),
+     TypeError, r"solution must be a pdeflow GridSolution.*got dict"),
+    ("save-solution-diagnostic", _diagnostic_not_storable, TypeError,
+     r"diagnostics\['callback'\] = .*cannot be stored in HDF5: allowed are numbers"),
+    ("h5-schema-version-text", lambda p: _schema_version(p, "two"), ValueError,
+     r"sol\.h5: schema_version must be an integer, got 'two'"),
+    ("h5-schema-version-float", lambda p: _schema_version(p, 1.5), ValueError,
+     r"sol\.h5: schema_version must be an integer, got 1\.5"),
+    ("flow-map-nan-dopri5", lambda p: integrate_flow_map(lambda t, x: x * np.nan, np.ones((3, 1)),
+                                                         [0.0, 1.0], method="dopri5"),
+     ValueError, r"dopri5: the velocity returned NaN or inf at t = 0\.0 for 3 of 3 particles"),
+    ("samples-header-line", lambda p: load_samples(_header_samples(p), 1), ValueError,
+     r"samples_file .*samples\.csv.* cannot be read as comma-separated numbers.*no header line"),
+    ("config-samples-header-line", lambda p: _config(initial="samples",
+                                                     samples_file=_header_samples(p)),
+     ValueError, r"^samples_file .*samples\.csv.* no header line"),
+    ("curvature-z-float32", lambda p: _curvature(_decoder(), torch.zeros(4, 2)), TypeError,
+     r"z has dtype torch\.float32 but the decoder's parameters are torch\.float64"),
+    ("curvature-batch-norm", lambda p: _curvature(_decoder(batch_norm=True),
+                                                  torch.randn(4, 2, dtype=torch.float64)),
+     ValueError, r"decoder: its submodule '1' \(BatchNorm1d\) is in training mode.*eval\(\)"),
+    ("curvature-batch-coupling", lambda p: _curvature(
+        lambda z: torch.cat([z, (z - z.mean(0)).sum(1, keepdim=True)], 1),
+        torch.randn(4, 2, dtype=torch.float64)), ValueError, r"decoder does not act row by row"),
+    ("validate-forward-x-t", lambda p: _adapter(_PointsFirst()), ValueError,
+     r"written as \(x, t, \.\.\.\); the protocol calls model\(t, x\)"),
+    ("validate-class-not-instance", lambda p: _adapter(_PointsFirst), TypeError,
+     r"model is the class _PointsFirst, not a model"),
+    ("validate-factory-returns-class", _factory_returning_a_class, ValueError,
+     r"--model: .*make\(\) returned the class Net, not a model"),
+    ("validate-numpy-returns-list", lambda p: _adapter(lambda t, x: (-x).tolist()), ValueError,
+     r"returned builtins\.list, not a numpy array"),
+    ("validate-numpy-returns-tensor", lambda p: _adapter(lambda t, x: torch.as_tensor(-x)),
+     ValueError, r"returned torch\.Tensor, not a numpy array.*pass the torch module itself"),
+    ("ball-volume-identical-points", lambda p: _ball_volume(np.ones((60, 3)), 2), ValueError,
+     r"points: the median ball radius rmax = inf .*coincide"),
+    ("ball-volume-dim-too-large", lambda p: _ball_volume(RNG.normal(size=(60, 3)), 4),
+     ValueError, r"dim = 4 exceeds the width D = 3 of points"),
+    ("diffusion-identical-points", lambda p: _diffusion(np.ones((60, 3)), 2), ValueError,
+     r"points: the median distance to the k_bandwidth = 10-th neighbour is 0.*coincide"),
+    ("diffusion-dim-too-large", lambda p: _diffusion(RNG.normal(size=(60, 3)), 5), ValueError,
+     r"dim = 5 exceeds the width D = 3 of points"),
+    ("ode-vs-sde-truncated", _ode_vs_sde_truncated, ValueError,
+     r"ode_vs_sde\.h5.* is not a readable HDF5 file \(truncated"),
     # --- study config: strict types (issue 12: these were coerced) ---
     ("config-dim-bool", lambda p: _config(dim=True), ValueError, r"dim .*True .*bool"),
     ("config-seeds-float", lambda p: _config(seeds=[0.7]), ValueError, r"seeds .*integers.*0\.7"),
@@ -361,3 +515,88 @@ def _study_flags():
 
 def test_case_count():
     assert len(CASES) + len(CLI_CASES) >= 60
+
+
+def test_sinkhorn_between_identical_points_is_zero():
+    """Issue 28: was 'did not converge' (the relative regulariser was 0 x the mean cost)."""
+    from pdeflow.validation.metrics import sinkhorn_w2
+
+    assert sinkhorn_w2([[0.3, -1.0]], [[0.3, -1.0]]) == 0.0
+    assert sinkhorn_w2(np.zeros((3, 2)), np.zeros((4, 2))) == 0.0
+    assert sinkhorn_w2([[0.0, 0.0]], [[3.0, 4.0]]) == pytest.approx(5.0, rel=1e-6)
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _a_file(p):
+    path = p / "afile"
+    path.write_text("not a folder")
+    return str(path)
+
+
+# issue 28: (id, full argv builder(tmp_path), regex on the error line); each exits 2, one line
+CLI_FULL_CASES = [
+    ("study-out-is-a-file", lambda p: ["study", "--dim", "1", "--out", _a_file(p)],
+     r"pdeflow study: error: --out .*afile' is an existing file; it must name a folder"),
+    ("study-out-unwritable", lambda p: ["study", "--dim", "1", "--out", _a_file(p) + "/sub"],
+     r"pdeflow study: error: --out .*afile/sub' cannot be written: Not a directory"),
+    ("demo-n-1", lambda p: ["demo", "--n", "1", "--out", str(p / "d")],
+     r"pdeflow demo: error: --n must be an integer >= 8 \(cells per axis\), got 1"),
+    ("demo-n-0", lambda p: ["demo", "--n", "0", "--out", str(p / "d")], r"--n must be .* got 0"),
+    ("demo-out-is-a-file", lambda p: ["demo", "--out", _a_file(p)], r"--out .* existing file"),
+    ("validate-out-is-a-file", lambda p: ["validate", "--problem", "vp-separated-1d", "--model",
+                                          "m:f", "--kind", "score", "--out", _a_file(p)],
+     r"pdeflow validate: --out .* existing file"),
+    ("study-scheduler-nothing-listens", lambda p: [
+        "study", "--dim", "1", "--out", str(p / "o"), "--scheduler",
+        f"tcp://127.0.0.1:{_free_port()}"], r"scheduler 'tcp://127\.0\.0\.1:\d+': nothing "
+                                            r"answers at 127\.0\.0\.1:\d+"),
+    ("study-scheduler-no-port", lambda p: ["study", "--dim", "1", "--out", str(p / "o"),
+                                           "--scheduler", "tcp://localhost"],
+     r"scheduler 'tcp://localhost' must be tcp://host:port"),
+    ("study-samples-header", lambda p: ["study", "--dim", "1", "--out", str(p / "o"), "--initial",
+                                        "samples", "--samples-file", _header_samples(p)],
+     r"samples_file .*samples\.csv.* cannot be read .*no header line"),
+]
+
+
+@pytest.mark.parametrize("case", CLI_FULL_CASES, ids=[c[0] for c in CLI_FULL_CASES])
+def test_cli_bad_place_or_size_is_one_line_and_exit_2(case, tmp_path, capsys):
+    import time
+
+    _, argv, pattern = case
+    start = time.perf_counter()
+    code = _exit_code(argv(tmp_path))
+    seconds = time.perf_counter() - start
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2, err
+    assert len(err) == 1 and re.search(pattern, err[0]), err
+    assert seconds < 8, seconds          # no 30 s connection timeout
+
+
+def test_samples_file_edited_during_a_run_is_a_one_line_error(tmp_path, capsys, monkeypatch):
+    """The worker rebuilds the study and finds another cache key: ValueError naming the samples
+    file (was a RuntimeError traceback); the CLI prints it on one line and exits 2."""
+    from pdeflow.study import epsilon_study
+
+    path = _samples_file(tmp_path, RNG.normal(0, 0.5, (30, 1)))
+    config = _config(initial="samples", samples_file=path, bandwidth=0.3)
+    key = epsilon_study.EpsilonStudy(config).key
+    np.savetxt(path, RNG.normal(0.2, 0.5, (30, 1)), delimiter=",")
+    with pytest.raises(ValueError, match=r"samples_file .*samples\.csv' changed during the run"):
+        epsilon_study._truth_task((config, key, "fokker-planck", tmp_path, tmp_path / "c.pickle"))
+
+    def edited(self, *args, **kwargs):
+        raise ValueError(f"samples_file {path!r} changed during the run")
+
+    monkeypatch.setattr(epsilon_study.EpsilonStudy, "run", edited)
+    code = _exit_code(["study", "--dim", "1", "--initial", "samples", "--samples-file", path,
+                       "--bandwidth", "0.3", "--out", str(tmp_path / "o"), "--quiet"])
+    err = capsys.readouterr().err.strip().splitlines()
+    assert code == 2 and len(err) == 1 and "changed during the run" in err[0], err

@@ -94,15 +94,46 @@ def _check_finite(t: torch.Tensor, what: str) -> None:
         raise ValueError(f"{what} is not finite at points {bad} of z")
 
 
+def _check_module(decoder: Decoder, z: torch.Tensor) -> None:
+    """A torch module decoder: no batch norm in training mode, parameters of z's dtype."""
+    if not isinstance(decoder, torch.nn.Module):
+        return
+    for name, module in decoder.named_modules():
+        if isinstance(module, torch.nn.modules.batchnorm._BatchNorm) and module.training:
+            raise ValueError(f"decoder: its submodule {name or 'decoder'!r} "
+                             f"({type(module).__name__}) is in training mode, so its output couples the points of the batch and "
+                             "the curvature (derivatives point by point) is undefined; call "
+                             "decoder.eval() first")
+    dtypes = sorted({str(p.dtype) for p in decoder.parameters() if p.is_floating_point()})
+    if dtypes and dtypes != [str(z.dtype)]:
+        raise TypeError(f"z has dtype {z.dtype} but the decoder's parameters are "
+                        f"{', '.join(dtypes)}; convert one of them (z.to(dtype) or "
+                        "decoder.to(dtype))")
+
+
 def _check_decoder(decoder: Decoder, z: torch.Tensor) -> None:
-    """Check ``z``, that ``d <= D`` and that the decoder's values at ``z`` are finite."""
+    """Check ``z``, that ``d <= D``, that the decoder's values at ``z`` are finite and that it
+    acts row by row (its value at z[0] alone is its value at z[0] in the batch)."""
     check_points(z)
-    with torch.no_grad():
-        x = decoder(z)
-    if x.ndim != 2 or x.shape[0] != z.shape[0]:
-        raise ValueError(f"decoder must map z (n, d) to (n, D), got shape {tuple(x.shape)}")
+    _check_module(decoder, z)
+    try:
+        with torch.no_grad():
+            x = decoder(z)
+            first = decoder(z[:1]) if len(z) > 1 else None
+    except RuntimeError as err:
+        raise ValueError(f"decoder(z) failed for z of shape {tuple(z.shape)} and dtype "
+                         f"{z.dtype}: {err}") from err
+    if not isinstance(x, torch.Tensor) or x.ndim != 2 or x.shape[0] != z.shape[0]:
+        shape = tuple(x.shape) if isinstance(x, torch.Tensor) else type(x).__name__
+        raise ValueError(f"decoder must map z (n, d) to a tensor (n, D), got {shape}")
     _check_dims(z.shape[1], x.shape[1])
     _check_finite(x, "the decoder's output")
+    if first is not None:
+        tol = float(torch.finfo(x.dtype).eps) ** 0.5 * (1.0 + float(x[:1].abs().max()))
+        if first.shape != x[:1].shape or not float((first - x[:1]).abs().max()) <= tol:
+            raise ValueError("decoder does not act row by row: its value at z[0] alone differs "
+                             "from its value at z[0] within the batch (batch statistics such as "
+                             "batch norm in training mode); curvature needs a pointwise map")
 
 
 def _check_dims(d: int, D: int) -> None:

@@ -46,16 +46,23 @@ def load_factory(spec: str):
     if not callable(factory):
         raise ValueError(f"--model: {module_name!r} has no callable {factory_name!r}")
     try:
-        return factory()
+        model = factory()
     except Exception as err:
         raise ValueError(f"--model: {spec}() failed: {type(err).__name__}: {err}") from err
+    if isinstance(model, type):
+        raise ValueError(f"--model: {spec}() returned the class {model.__name__}, not a model: "
+                         f"return an instance ({model.__name__}(...)) or a function")
+    return model
 
 
 def _validate(args) -> int:
     from ..problems import get
     from .validate import validate
 
+    from ..io import output_folder
+
     try:
+        output_folder(args.out, "validate")
         problem = get(args.problem)
         model = load_factory(args.model)
         start = time.perf_counter()

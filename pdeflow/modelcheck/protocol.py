@@ -32,6 +32,9 @@ __all__ = ["KINDS", "ModelAdapter", "is_torch_module"]
 
 #: the model kinds
 KINDS = ("score", "velocity", "noise", "denoiser")
+#: first-argument names that say a model takes the points first (forward(x, t))
+_POINT_NAMES = ("x", "x_t", "xt", "x0", "sample", "samples", "inputs", "input", "y", "z",
+                "points")
 
 
 def is_torch_module(model) -> bool:
@@ -89,7 +92,12 @@ class _NumpyCaller:
         for start in range(0, len(second), self.batch_size):
             stop = start + self.batch_size
             out = self.function(first[start:stop], second[start:stop])
-            out = np.asarray(out)
+            if not isinstance(out, np.ndarray):
+                hint = (": pass the torch module itself, or return out.numpy()" if
+                        type(out).__module__.startswith("torch") else "")
+                raise TypeError(f"returned {type(out).__module__}.{type(out).__name__}, not a "
+                                f"numpy array (a plain callable must return numpy (n, d) "
+                                f"arrays){hint}")
             if out.dtype.kind not in "fiu":
                 raise TypeError(f"returned an array of dtype {out.dtype}, not real numbers")
             outputs.append(out.astype(np.float64))
@@ -124,6 +132,9 @@ class ModelAdapter:
         if kind not in problem.kinds:
             raise ValueError(f"kind {kind!r} cannot be checked on {problem.name}, which supports "
                              f"{problem.kinds}")
+        if isinstance(model, type):
+            raise TypeError(f"model is the class {model.__name__}, not a model: pass an "
+                            f"instance ({model.__name__}(...)) or a function")
         if not callable(model):
             raise ValueError(f"model must be a torch module or a callable, got "
                              f"{type(model).__name__}")
@@ -162,17 +173,34 @@ class ModelAdapter:
             out = self._caller(first, second)
         except Exception as err:       # any failure inside the user's model: name it and the call
             raise ValueError(f"model {self.name!r} ({self.kind}) failed in {where}: "
-                             f"{type(err).__name__}: {err}") from err
+                             f"{type(err).__name__}: {err}{self._order_hint()}") from err
         if out.shape != (n, d):
             raise ValueError(f"model {self.name!r} ({self.kind}) returned shape {out.shape} "
                              f"from {where}; expected ({n}, {d}) (the problem's dim is "
-                             f"{self.problem.dim})")
+                             f"{self.problem.dim}){self._order_hint()}")
         bad = ~np.all(np.isfinite(out), axis=1)
         if np.any(bad):
             raise ValueError(f"model {self.name!r} ({self.kind}) returned NaN or inf for "
                              f"{int(bad.sum())} of {n} points in {where}; first at "
                              f"t = {times[bad][0]:.4g}")
         return out
+
+    def _order_hint(self) -> str:
+        """A hint when the model's own signature puts the points first (``forward(x, t)``)."""
+        import inspect
+
+        function = getattr(self._caller, "module", None)
+        function = function.forward if function is not None else self._caller.function
+        try:
+            names = list(inspect.signature(function).parameters)
+        except (TypeError, ValueError):
+            return ""
+        expected = "model(x / a, sigma)" if self.kind == "denoiser" else "model(t, x)"
+        if len(names) >= 2 and names[0].lower() in _POINT_NAMES:
+            return (f" (the model is written as ({names[0]}, {names[1]}, ...); the protocol "
+                    f"calls {expected}: wrap it, e.g. lambda t, x: model(x, t))"
+                    if self.kind != "denoiser" else "")
+        return ""
 
     @staticmethod
     def _column(values):

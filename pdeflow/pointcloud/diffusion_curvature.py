@@ -80,6 +80,10 @@ def _operator(dist: np.ndarray, idx: np.ndarray, config: DiffusionConfig) -> sp.
     """Row-normalised kernel from kNN arrays ``dist, idx`` (N, k_graph), self excluded."""
     n = dist.shape[0]
     sigma = np.median(dist[:, config.k_bandwidth - 1])
+    if not sigma > 0:
+        raise ValueError(f"points: the median distance to the k_bandwidth = "
+                         f"{config.k_bandwidth}-th neighbour is 0 (the points coincide, e.g. "
+                         "duplicates); the kernel bandwidth is undefined: remove duplicate points")
     rows = np.repeat(np.arange(n), dist.shape[1])
     w = sp.csr_matrix((np.exp(-(dist.ravel() / sigma) ** 2), (rows, idx.ravel())), shape=(n, n))
     w = 0.5 * (w + w.T) + sp.identity(n, format="csr")
@@ -140,5 +144,9 @@ def signed_diffusion_curvature(points: np.ndarray, dim: int, seed,
                                ) -> np.ndarray:
     """Signed diffusion curvature ``l(x) - l_flat`` (N,): > 0 where the walk is lazier than in
     flat space of dimension ``dim`` (positive curvature). Dimensionless (not in units of R)."""
+    width = np.shape(points)[1] if np.ndim(points) == 2 else None
+    if width is not None and isinstance(dim, (int, np.integer)) and dim > width:
+        raise ValueError(f"dim = {dim} exceeds the width D = {width} of points: a "
+                         "dim-manifold needs at least dim coordinates")
     lazy = diffusion_laziness(points, config)
     return lazy - flat_laziness(dim, lazy.size, seed, config, trials)

@@ -64,13 +64,17 @@ def load_samples(path, dim: int) -> np.ndarray:
     path = Path(path)
     if not path.exists():
         raise ValueError(f"samples_file {str(path)!r} does not exist")
-    if path.suffix == ".npy":
-        data = np.load(path)
-    elif path.suffix == ".csv":
-        data = np.loadtxt(path, delimiter=",", ndmin=2)
-    else:
+    if path.suffix not in (".npy", ".csv"):
         raise ValueError(f"samples_file must end in .npy or .csv, got {path.name!r}")
-    data = np.asarray(data, dtype=np.float64)
+    try:
+        if path.suffix == ".npy":
+            data = np.asarray(np.load(path), dtype=np.float64)
+        else:
+            data = np.loadtxt(path, delimiter=",", ndmin=2)
+    except (ValueError, TypeError, OSError, EOFError) as err:
+        what = ("a .npy array of real numbers" if path.suffix == ".npy" else
+                "comma-separated numbers, one sample per line, no header line")
+        raise ValueError(f"samples_file {str(path)!r} cannot be read as {what}: {err}") from None
     if data.ndim == 1 and dim == 1:
         data = data[:, None]
     if data.ndim != 2 or data.shape[1] != dim or len(data) < 2:

@@ -21,9 +21,9 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import time
 from dataclasses import asdict, dataclass
+from pathlib import Path
 
 import numpy as np
 
@@ -294,6 +294,9 @@ def floor_case(name: str, seed: int, config: StudyConfig, truth: Truth | None = 
             **_distances_of(config, ode, sde, ref_a, ref_b, keep_samples)}
 
 
+_SCHEMA = "pdeflow.ode_vs_sde/1"
+
+
 def save_results(path, records: list, floors: list, config: StudyConfig, meta: dict) -> None:
     """Write the records (one row per run) and floors to HDF5 at ``path`` atomically.
 
@@ -303,20 +306,23 @@ def save_results(path, records: list, floors: list, config: StudyConfig, meta: d
     """
     import h5py
 
-    tmp = f"{path}.tmp{os.getpid()}"
-    with h5py.File(tmp, "w") as f:
-        f.attrs["schema"] = "pdeflow.ode_vs_sde/1"
-        f.attrs["config"] = json.dumps(asdict(config))
-        f.attrs["meta"] = json.dumps(meta)
-        for group, rows in (("runs", records), ("floors", floors)):
-            g = f.create_group(group)
-            for key in (rows[0] if rows else {}):
-                column = [row[key] for row in rows]
-                if isinstance(column[0], str):
-                    g.create_dataset(key, data=np.array(column, dtype=h5py.string_dtype()))
-                else:
-                    g.create_dataset(key, data=np.asarray(column, dtype=np.float64))
-    os.replace(tmp, path)
+    from ..io import atomic_file
+
+    def write(tmp):
+        with h5py.File(tmp, "w") as f:
+            f.attrs["schema"] = _SCHEMA
+            f.attrs["config"] = json.dumps(asdict(config))
+            f.attrs["meta"] = json.dumps(meta)
+            for group, rows in (("runs", records), ("floors", floors)):
+                g = f.create_group(group)
+                for key in (rows[0] if rows else {}):
+                    column = [row[key] for row in rows]
+                    if isinstance(column[0], str):
+                        g.create_dataset(key, data=np.array(column, dtype=h5py.string_dtype()))
+                    else:
+                        g.create_dataset(key, data=np.asarray(column, dtype=np.float64))
+
+    atomic_file(path, write)
 
 
 def load_results(path) -> tuple:
@@ -324,8 +330,19 @@ def load_results(path) -> tuple:
     dicts of columns (numpy arrays; ``target`` as str)."""
     import h5py
 
+    path = Path(path)
+    if not path.exists():
+        raise ValueError(f"ode_vs_sde results file {str(path)!r} does not exist")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as err:
+        raise ValueError(f"{str(path)!r} is not a readable HDF5 file (truncated or not HDF5): "
+                         f"{err}") from None
     out = []
-    with h5py.File(path, "r") as f:
+    with f:
+        if f.attrs.get("schema") != _SCHEMA or not {"runs", "floors"} <= set(f):
+            raise ValueError(f"{str(path)!r} is not an ode_vs_sde results file (schema "
+                             f"{f.attrs.get('schema')!r}, expected {_SCHEMA!r})")
         for group in ("runs", "floors"):
             cols = {}
             for key, ds in f[group].items():

@@ -31,7 +31,7 @@ import numpy as np
 import scipy.sparse as sp
 import scipy.sparse.linalg as spla
 
-from ..equations import FokkerPlanck, GradientFlow, PorousMedium, check_density
+from ..equations import FokkerPlanck, GradientFlow, PorousMedium, as_real_array, check_density
 from ..grid import Grid
 from . import _kernels_fv as K
 from .solution import Deferred, DeferredItem, GridSolution
@@ -45,6 +45,9 @@ WALL_MASS_TOLERANCE = 1e-6
 #: A porous-medium run warns when the outer layer gains more than this fraction of the mass
 #: (the upwind scheme moves exponentially small amounts one cell per stage ahead of the front).
 POROUS_WALL_WARNING = 1e-12
+#: Largest max(rho0)^m a porous-medium solve accepts: rho^m times the scheme's factors
+#: (m / (m - 1), 1 / h^2 of the step limit) must stay far from float64's 1.8e308.
+POROUS_MAX_POWER = 1e200
 #: Default cfl of the Scharfetter-Gummel flux with forward Euler. For the heat operator, on every
 #: Fourier mode Euler's leading time error (over-damping) has the opposite sign of the stencil's
 #: spatial error (under-damping) and is at most twice it whenever cfl <= 2/3 (1-, 2- and 3-D), so
@@ -112,12 +115,17 @@ def _check_problem(equation, grid, rho0):
         raise ValueError(f"grid must be a pdeflow.grid.Grid, got {type(grid).__name__}")
     if equation.dim != grid.dim:
         raise ValueError(f"equation.dim = {equation.dim} differs from grid.dim = {grid.dim}")
-    rho0 = np.asarray(rho0, dtype=np.float64)
+    rho0 = as_real_array(rho0, "rho0")
     if rho0.shape != grid.shape:
         raise ValueError(f"rho0 must have the grid's shape {grid.shape}, got {rho0.shape}")
     rho0 = check_density(rho0, "rho0", strictly_positive=equation.is_linear)
     if not rho0.sum() > 0:
         raise ValueError("rho0 has zero mass; the density must carry positive mass")
+    if isinstance(equation, PorousMedium) and \
+            equation.m * math.log10(rho0.max()) > math.log10(POROUS_MAX_POWER):
+        raise ValueError(f"rho0: max rho0^m = {rho0.max():.3g}^{equation.m:g} exceeds "
+                         f"{POROUS_MAX_POWER:g}: the pressure, fluxes and energy of the porous "
+                         "medium would overflow float64; rescale the density (or the units)")
     wall = wall_mass_fraction(rho0, grid)
     if isinstance(equation, PorousMedium) and wall > 0:
         raise ValueError(f"rho0 is nonzero in the outer cell layer (fraction {wall:.2e} of the "
@@ -475,6 +483,11 @@ def _package(equation, grid, times, density, diag, settings) -> GridSolution:
     face velocities and energy on first access (they cost a logarithm per cell and snapshot,
     several times the time loop on large grids)."""
     sums = _snapshot_fields(equation, grid, density, np.empty((1, 1, 1)), False, False)
+    finite = np.isfinite(sums["mass"])
+    if not finite.all():      # a guard: the input checks should have refused the problem
+        raise ValueError(f"the density became non-finite (NaN or inf) by t = "
+                         f"{times[int(np.argmin(finite))]:.6g}; the problem is out of float64's "
+                         "range or the step is unstable")
     if equation.is_linear and not sums["min"].min() > 0:
         raise ValueError(f"the density reached {sums['min'].min():.3e}: it must stay > 0 for "
                          "log rho (Heat / FokkerPlanck)")

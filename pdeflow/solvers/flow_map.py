@@ -243,6 +243,14 @@ def _dopri5_step(f, t, x, h, k_first):
     return x5, err, k[6]
 
 
+def _check_finite_velocity(values: np.ndarray, t: float) -> None:
+    """ValueError if the velocity ``values`` (n, d) at time ``t`` hold NaN or inf."""
+    bad = ~np.all(np.isfinite(values), axis=1)
+    if bad.any():
+        raise ValueError(f"dopri5: the velocity returned NaN or inf at t = {t} for "
+                         f"{np.count_nonzero(bad)} of {len(values)} particles; it must be finite")
+
+
 def _dopri5_vectorised(v, x0, times, *, dt, rtol, atol, box):
     f = _Freezer(v, len(x0), box)
     positions = np.empty((len(times),) + x0.shape)
@@ -251,7 +259,9 @@ def _dopri5_vectorised(v, x0, times, *, dt, rtol, atol, box):
     t = times[0]
     h = abs(dt) if dt is not None else abs(times[-1] - times[0]) / 100
     k_first = f(t, x)
+    _check_finite_velocity(k_first, t)
     accepted = rejected = 0
+    norm = 0.0
     for s in range(len(times) - 1):
         target = times[s + 1]
         while direction * (target - t) > 1e-14 * max(1.0, abs(target)):
@@ -270,6 +280,10 @@ def _dopri5_vectorised(v, x0, times, *, dt, rtol, atol, box):
             factor = 5.0 if norm == 0 else min(5.0, max(0.2, 0.9 * norm ** -0.2))
             h = h_try * factor
             if h < 1e-14 * max(1.0, abs(t)):
+                if not math.isfinite(norm):
+                    raise ValueError(f"dopri5: the velocity returned NaN or inf near t = {t} "
+                                     "(at the trial points of every step tried, down to step "
+                                     "size underflow); it must be finite along the paths")
                 raise ValueError(f"dopri5: step size underflow at t = {t}; the velocity is not "
                                  "smooth enough for rtol/atol")
         positions[s + 1] = x

@@ -157,7 +157,8 @@ def _truth_task(item):
     config, key, name, out, context_path = item
     study = EpsilonStudy(config)          # its initial data hold closures: rebuilt, not pickled
     if study.key != key:
-        raise RuntimeError(f"the samples file {config.samples_file} changed during the run")
+        raise ValueError(f"samples_file {config.samples_file!r} changed during the run (its "
+                         "contents no longer match the study's cache key); run the study again")
     # no warnings.catch_warnings here: it changes the process-wide filters, and a Dask worker
     # runs tasks in threads; the truth's warnings are computed from its checks instead
     solution, checks = study.ground_truth(name, out, warn=False)

@@ -25,7 +25,7 @@ import itertools
 from concurrent.futures import (FIRST_COMPLETED, Future, ProcessPoolExecutor, as_completed,
                                 wait)
 
-__all__ = ["check_workers", "run_and_keep", "make_executor", "local_executor", "dask_executor",
+__all__ = ["check_workers", "check_scheduler", "run_and_keep", "make_executor", "local_executor", "dask_executor",
            "serial_executor", "run_all", "TaskQueue", "executor_slots", "shares_files",
            "release_workers"]
 
@@ -144,11 +144,51 @@ def dask_executor(scheduler=None, cluster=None):
         raise ImportError("running on a Dask cluster needs `pip install dask[distributed]`") from err
     if (scheduler is None) == (cluster is None):
         raise ValueError("give exactly one of scheduler (an address) or cluster")
-    client = Client(scheduler if scheduler is not None else cluster)
+    if scheduler is not None:
+        check_scheduler(scheduler)
+        try:
+            client = Client(scheduler, timeout=CONNECT_TIMEOUT)
+        except Exception as err:     # refused, timed out, or something else answered
+            raise ValueError(f"scheduler {scheduler!r}: could not connect to a Dask scheduler "
+                             f"(timeout {CONNECT_TIMEOUT:g} s; {type(err).__name__}: "
+                             f"{str(err)[:200]})") from None
+    else:
+        client = Client(cluster)
     try:
         yield client
     finally:
         client.close()
+
+
+#: Seconds to wait for a Dask scheduler to answer (a TCP connection, then the handshake).
+CONNECT_TIMEOUT = 10.0
+
+
+def check_scheduler(address: str, timeout: float = 3.0) -> None:
+    """ValueError unless something accepts TCP connections at the scheduler ``address``
+    (``tcp://host:port``, ``tls://host:port`` or ``host:port``), within ``timeout`` seconds;
+    other schemes (``inproc://``, ``ucx://``) are left to Dask."""
+    import socket
+    from urllib.parse import urlsplit
+
+    if not isinstance(address, str) or not address:
+        raise ValueError(f"scheduler must be an address such as tcp://host:8786, got {address!r}")
+    scheme = address.split("://", 1)[0] if "://" in address else "tcp"
+    if scheme not in ("tcp", "tls"):
+        return
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    try:
+        host, port = parts.hostname, parts.port
+    except ValueError:
+        host = port = None
+    if not host or port is None:
+        raise ValueError(f"scheduler {address!r} must be tcp://host:port (a port number given)")
+    try:
+        socket.create_connection((host, port), timeout=timeout).close()
+    except OSError as err:
+        raise ValueError(f"scheduler {address!r}: nothing answers at {host}:{port} "
+                         f"({err.strerror or type(err).__name__}); start the Dask scheduler "
+                         "first or check the address") from None
 
 
 def make_executor(scheduler=None, workers: int | None = None):

@@ -115,6 +115,8 @@ def sinkhorn_w2(x, y, reg: float = 0.05, relative: bool = True, max_iter: int = 
     if int(max_iter) != max_iter or max_iter < 1 or not tol > 0:
         raise ValueError(f"max_iter must be a positive integer and tol > 0, got {max_iter}, {tol}")
     cost = _ot().dist(x, y)
+    if not cost.max() > 0:          # every point of x and y at one place: no transport at all
+        return 0.0
     eps = reg * float(cost.mean()) if relative else reg
     a, b = np.full(len(x), 1.0 / len(x)), np.full(len(y), 1.0 / len(y))
     # non-convergence is checked below: POT's warning is off (warn=False) and numpy's error
