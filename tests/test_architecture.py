@@ -16,6 +16,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "pdeflow"
 LAYERS = {
     # physics: numpy only, defined once
     "__init__": 0, "equations": 0, "exact": 0, "grid": 0,
+    # the one progress-bar rule (tqdm on a terminal only), usable from every layer
+    "progress": 0,
     # numerical engines: numba solvers; the torch geometry core of decoders (independent of solvers)
     "solvers": 1, "geometry": 1,
     # storage, learned fields, and the two torch systems built on the geometry core

@@ -17,8 +17,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
+from ..progress import progress_bar
 from ..exact import ou_transition
 from .residual import residual_penalty
 
@@ -115,8 +115,8 @@ def train_loop(model, loss_fn, steps: int, lr: float = 1e-3, progress: bool = Fa
         state = checkpoint.load()
         if state is not None:
             first = _restore(state, steps, model, opt, sched, generator, losses, history)
-    for step in tqdm(range(first, int(steps)), desc=desc, disable=not progress, leave=False,
-                     initial=first, total=int(steps)):
+    for step in progress_bar(range(first, int(steps)), desc=desc, progress=progress,
+                             leave=False, initial=first, total=int(steps)):
         opt.zero_grad(set_to_none=True)
         loss = loss_fn(step)
         if not torch.isfinite(loss):

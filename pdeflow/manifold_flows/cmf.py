@@ -21,8 +21,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 import torch
-from tqdm.auto import tqdm
 
+from ..progress import progress_bar
 from ..geometry.pullback import check_points, pullback_metric
 from .logdet import logdet_exact, logdet_surrogate
 
@@ -123,8 +123,8 @@ def _fit(params, loss_fn, x, steps, batch_size, lr, gen, desc, progress):
     opt = torch.optim.Adam(params, lr=lr)
     sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, max(steps, 1))
     history = []
-    bar = tqdm(_batches(len(x), batch_size, steps, gen), total=steps, desc=desc,
-               disable=not progress, leave=False)
+    bar = progress_bar(_batches(len(x), batch_size, steps, gen), total=steps, desc=desc,
+                       progress=progress, leave=False)
     for idx in bar:
         loss, parts = loss_fn(x[idx])
         opt.zero_grad()

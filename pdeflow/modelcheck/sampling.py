@@ -12,7 +12,8 @@ Points are (n, d) arrays; ``times`` is a 1-D grid from the start time to the end
 from __future__ import annotations
 
 import numpy as np
-from tqdm.auto import tqdm
+
+from ..progress import progress_bar
 
 __all__ = ["probability_flow", "reverse_sde", "METHODS"]
 
@@ -42,8 +43,8 @@ def probability_flow(velocity, times, x, *, method: str = "rk4", progress: bool 
     if method not in METHODS:
         raise ValueError(f"method must be one of {METHODS}, got {method!r}")
     times, x = _check(times, x)
-    for t0, t1 in tqdm(list(zip(times[:-1], times[1:])), desc=label, disable=not progress,
-                       leave=False):
+    for t0, t1 in progress_bar(list(zip(times[:-1], times[1:])), desc=label,
+                                progress=progress, leave=False):
         h = t1 - t0
         k1 = velocity(t0, x)
         if method == "heun":
@@ -66,8 +67,8 @@ def reverse_sde(fields, rate, times, x, seed, *, progress: bool = False,
     """
     times, x = _check(times, x)
     rng = np.random.default_rng(seed)
-    for t0, t1 in tqdm(list(zip(times[:-1], times[1:])), desc=label, disable=not progress,
-                       leave=False):
+    for t0, t1 in progress_bar(list(zip(times[:-1], times[1:])), desc=label,
+                                progress=progress, leave=False):
         dt = t1 - t0
         score, vel = fields(t0, x)
         gamma = float(rate(t0))

@@ -21,8 +21,8 @@ import math
 import time
 
 import numpy as np
-from tqdm.auto import tqdm
 
+from ..progress import progress_bar
 from ..validation.metrics import (check_cloud, flow_map_error, memorisation, mmd2, sliced_w2,
                                   wasserstein2)
 from .protocol import ModelAdapter
@@ -52,7 +52,7 @@ def _integral(times, values, se):
 
 def _profile(adapter, problem, times, n, rng, progress):
     rows = []
-    for t in tqdm(times, desc="error profile", disable=not progress, leave=False):
+    for t in progress_bar(times, desc="error profile", progress=progress, leave=False):
         x = problem.sample(t, n, rng)
         score, velocity = adapter.fields(t, x)
         dv = ((velocity - problem.velocity(t, x)) ** 2).sum(1)

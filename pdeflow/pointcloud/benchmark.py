@@ -30,8 +30,8 @@ from typing import Callable, Dict, List, Sequence
 import numpy as np
 import torch
 from scipy.stats import pearsonr, spearmanr
-from tqdm import tqdm
 
+from ..progress import progress_bar
 from .ball_volume import BallVolumeConfig, ball_volume_curvature
 from .diffusion_curvature import DiffusionConfig, diffusion_laziness, flat_laziness
 from ..geometry.networks import mlp
@@ -111,7 +111,7 @@ def surface_study(estimators: Estimators, surfaces: Sequence[str] = tuple(SURFAC
     ``keep_first`` each row also holds the first sampling's cloud and estimate (for figures)."""
     rows = []
     jobs = [(s, nz) for s in surfaces for nz in noises]
-    for name, noise in tqdm(jobs, desc="surfaces", leave=False):
+    for name, noise in progress_bar(jobs, desc="surfaces", leave=False):
         per = {w: [] for w in ESTIMATORS}
         first = {}
         for k in range(n_samplings):
@@ -153,7 +153,7 @@ def sign_study(estimators: Estimators, dims: Sequence[int] = (2, 3, 4, 5, 6),
     """Per-cloud sign test at the centre point; rows ``{dim, estimator, sign_saddle,
     sign_sphere, sign (both), plane_value, sphere_value, saddle_value, saddle_pearson}``."""
     rows = []
-    for dim in tqdm(dims, desc="sign test", leave=False):
+    for dim in progress_bar(dims, desc="sign test", leave=False):
         per = {w: {"hits": [], "plane": [], "sphere": [], "saddle": [], "pearson": [],
                    "hit_saddle": [], "hit_sphere": []} for w in ESTIMATORS}
         for k in range(n_samplings):
@@ -187,7 +187,7 @@ def ambient_study(estimators: Estimators, ambient_dims: Sequence[int] = (3, 10, 
                   tau: float = 0.1, seed: int = 0) -> List[dict]:
     """Torus rotated into ``R^D`` with isotropic noise ``noise`` in all D coordinates."""
     rows = []
-    for amb in tqdm(ambient_dims, desc="ambient", leave=False):
+    for amb in progress_bar(ambient_dims, desc="ambient", leave=False):
         per = {w: [] for w in ESTIMATORS}
         for k in range(n_samplings):
             rng = np.random.default_rng([seed, k, amb, 11])
@@ -213,7 +213,7 @@ def decoder_study(estimators: Estimators, n_samplings: int = 20, n_points: int =
                   tau: float = 0.1, seed: int = 0, gain: float = 1.5) -> List[dict]:
     """Random decoder surfaces (one per sampling), exact R by autograd; rows per estimator."""
     per = {w: [] for w in ESTIMATORS}
-    for k in tqdm(range(n_samplings), desc="decoders", leave=False):
+    for k in progress_bar(range(n_samplings), desc="decoders", leave=False):
         cloud = decoder_cloud(random_decoder(seed + k, gain), [-1, -1], [1, 1], n_points,
                               np.random.default_rng([seed, k, 13]), f"decoder {seed + k}")
         for w in ESTIMATORS:

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 import numpy as np
 import torch
 from torch import nn
-from tqdm.auto import tqdm
 
+from ..progress import progress_bar
 from ..geometry.functionals import curvature_energy, perelman_f, w_entropy
 from ..geometry.networks import mlp
 
@@ -105,7 +105,7 @@ def train_ricci_autoencoder(x, config: RicciAEConfig, progress: bool = False
     model = RicciAutoencoder(x.shape[1], config)
     opt = torch.optim.Adam(model.parameters(), lr=config.lr)
     history = []
-    for _ in tqdm(range(config.steps), disable=not progress, desc="ricci-ae"):
+    for _ in progress_bar(range(config.steps), progress=progress, desc="ricci-ae"):
         idx = torch.randint(0, x.shape[0], (config.batch_size,), generator=gen)
         batch = x[idx]
         total, parts = model.loss(batch, batch[:config.curvature_batch])

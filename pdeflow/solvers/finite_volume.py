@@ -405,7 +405,8 @@ def solve(equation: GradientFlow, grid: Grid, rho0, times, *, order: int = 2,
     dt : fixed step; explicit schemes raise ValueError if it ever exceeds the stable limit;
         required by ``"semi-implicit"``. Steps are shortened to land on the snapshot times.
     max_steps : budget of explicit steps (ValueError when exhausted).
-    progress : show a tqdm bar over the snapshot intervals.
+    progress : a tqdm bar over the snapshot intervals, on a terminal only
+        (:func:`pdeflow.progress.progress_bar`).
 
     Input rules (ValueError): rho0 finite, >= 0 (> 0 for Heat / FokkerPlanck, whose velocity
     uses log rho), positive mass, shape = grid.shape; times strictly increasing. The walls are
@@ -452,9 +453,9 @@ def solve(equation: GradientFlow, grid: Grid, rho0, times, *, order: int = 2,
 
     start = time.perf_counter()
     if progress and len(times) > 2:
-        from tqdm.auto import tqdm
+        from ..progress import progress_bar
         parts, diags, current = [rho0[None]], [], rho0
-        for s in tqdm(range(1, len(times)), desc="finite volume"):
+        for s in progress_bar(range(1, len(times)), desc="finite volume"):
             snaps, d = run(times[s - 1:s + 1], current)
             parts.append(snaps[1:])
             diags.append(d)

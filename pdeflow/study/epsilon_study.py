@@ -368,7 +368,7 @@ class EpsilonStudy:
         progress : tqdm bars for the ground truths (their finite-volume solves when they run in
             this process) and the points.
         """
-        from tqdm.auto import tqdm
+        from ..progress import progress_bar
 
         out = Path(out_dir)
         start = time.perf_counter()
@@ -388,10 +388,10 @@ class EpsilonStudy:
             # truths on the workers when their files are this machine's (local processes), so
             # that the two equations solve at once and points start as soon as theirs is ready
             in_workers = bool(todo) and shares_files(executor) and executor_slots(executor) > 1
-            bars = [tqdm(total=len(self.config.equations), desc="ground truths",
-                         disable=not (progress and in_workers)),     # else: the solvers' bars
-                    tqdm(total=len(self.points), initial=len(self.points) - len(todo),
-                         desc="epsilon study points", disable=not progress)]
+            bars = [progress_bar(total=len(self.config.equations), desc="ground truths",
+                                 progress=progress and in_workers),  # else: the solvers' bars
+                    progress_bar(total=len(self.points), initial=len(self.points) - len(todo),
+                                 desc="epsilon study points", progress=progress)]
 
             def keep(item, results):
                 for params, result in zip(item[0], results):

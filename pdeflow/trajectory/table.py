@@ -4,8 +4,8 @@ from __future__ import annotations
 import time
 
 import numpy as np
-from tqdm import tqdm
 
+from ..progress import progress_bar
 from .baselines import DisplacementInterpolation, OTCFM, Oracle
 from .metrics import evaluate
 from .mioflow import MIOFlow
@@ -40,7 +40,7 @@ def run_table(problems=TABLE_PROBLEMS, seeds=(0, 1, 2), budget=None, *, K: int =
     budget = QUICK_BUDGET if budget is None else budget
     rows, first = [], {}
     jobs = [(p, s) for p in problems for s in seeds]
-    for problem, seed in tqdm(jobs, disable=not progress, desc="table"):
+    for problem, seed in progress_bar(jobs, progress=progress, desc="table"):
         data = make_snapshots(problem, K=K, n=budget["n"], held_out=held_out, seed=1000 + seed)
         first.setdefault(problem, (data, {}))
         for name, model in _methods(budget, seed).items():
