@@ -127,3 +127,37 @@ def test_task_queue_on_processes_and_dask_gives_the_serial_results():
         assert executor_slots(ex) == 2
         on_dask = collect(ex)
     assert on_processes == on_dask == {i: i * i for i in range(8)}
+
+
+def pot_in_a_worker(_):
+    """W2 and Sinkhorn in a worker; whether scikit-learn was imported for them."""
+    import sys
+
+    from pdeflow.validation.metrics import sinkhorn_w2, wasserstein2
+
+    x = np.linspace(0.0, 1.0, 20)[:, None]
+    return wasserstein2(x, x + 0.5), sinkhorn_w2(x, x), "sklearn" in sys.modules
+
+
+def test_workers_import_pot_without_sklearn():
+    """Issue 28: ``import ot`` pulled scikit-learn (1-3 s) into every worker; POT's uses of it
+    are optional and pdeflow needs none. The results are POT's own (a shift by 0.5: W2 = 0.5;
+    Sinkhorn as in this process)."""
+    import subprocess
+    import sys
+
+    with make_executor(workers=2) as ex:
+        w2, sinkhorn, sklearn_loaded = ex.submit(pot_in_a_worker, None).result()
+    x = np.linspace(0.0, 1.0, 20)[:, None]
+    from pdeflow.validation.metrics import sinkhorn_w2
+
+    assert w2 == pytest.approx(0.5, rel=1e-12)
+    assert sinkhorn == pytest.approx(sinkhorn_w2(x, x), rel=1e-12)    # this process: plain POT
+    assert not sklearn_loaded
+    # the hook is gone after the import: scikit-learn still imports in that process
+    code = ("import sys; from pdeflow.validation import metrics as m; "
+            "m.import_pot_without_sklearn(); m._ot(); assert 'sklearn' not in sys.modules; "
+            "import sklearn.neighbors; print(len(sys.meta_path))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0, out.stderr[-2000:]

@@ -79,7 +79,8 @@ def _watch_parent(parent_pid: int) -> None:
 
 
 def _start_worker(parent_pid: int) -> None:
-    """Worker initializer: numba on one thread, and :func:`_watch_parent`.
+    """Worker initializer: numba on one thread, POT without scikit-learn
+    (:func:`~pdeflow.validation.metrics.import_pot_without_sklearn`) and :func:`_watch_parent`.
 
     The pool already runs one process per core; numba's threads inside each process on top of
     that oversubscribe the cores (the default study took 125 CPU-s with two numba threads per
@@ -87,7 +88,10 @@ def _start_worker(parent_pid: int) -> None:
     point (:func:`pdeflow.study.points.run_point`)."""
     import numba
 
+    from ..validation.metrics import import_pot_without_sklearn
+
     numba.set_num_threads(1)
+    import_pot_without_sklearn()      # POT's optional scikit-learn: 1-3 s per worker
     _watch_parent(parent_pid)
 
 
