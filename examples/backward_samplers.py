@@ -14,8 +14,10 @@ independent rho_0 samples of the same size (the plug-in floor), over independent
 error against the closed-form probability-flow ODE on the same starting points (RK4, dt = 0.01,
 a reference accurate to ~1e-8). The figure shows the samples.
 
-Usage:  PYTHONPATH=. python examples/backward_samplers.py [--n 2000] [--repeats 3] [--out docs/img]
-(about 1 minute).
+Usage:  PYTHONPATH=. python examples/backward_samplers.py [--n 2000] [--repeats 3]
+        [--out results/backward_samplers]   (--out docs/img refreshes the docs figure)
+
+Quick run (tested): python examples/backward_samplers.py --n 300 --repeats 2  -- under 90 s on 2 cores (measured 36 s)
 """
 from __future__ import annotations
 
@@ -61,7 +63,8 @@ def main(argv=None):
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--n", type=int, default=2000, help="samples per sampler")
     parser.add_argument("--repeats", type=int, default=3, help="independent repetitions")
-    parser.add_argument("--out", default="docs/img", help="folder for the PNG")
+    parser.add_argument("--out", default="results/backward_samplers",
+                        help="folder for the PNG (docs/img refreshes the docs figure)")
     args = parser.parse_args(argv)
     weak_order_table()
 

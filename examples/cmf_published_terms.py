@@ -31,10 +31,12 @@ G; ``z`` = latent coordinates before the prior):
 
 Usage:
     PYTHONPATH=. python examples/cmf_published_terms.py --config square_sphere --seeds 0,1,2 \\
-        --out runs/cmf_terms
+        --out results/cmf_published_terms
     PYTHONPATH=. python examples/cmf_published_terms.py --config square_sphere --seeds 0 \\
-        --steps 10000 --batch 1000 --tag _10000steps_b1000 --out runs/cmf_terms   # their schedule
-    PYTHONPATH=. python examples/cmf_published_terms.py --summarise runs/cmf_terms
+        --steps 10000 --batch 1000 --tag _10000steps_b1000 --out results/cmf_published_terms
+    PYTHONPATH=. python examples/cmf_published_terms.py --summarise results/cmf_published_terms
+
+Quick run (tested): python examples/cmf_published_terms.py --config square_sphere --seeds 0 --steps 50  -- under 90 s on 2 cores (measured 43 s)
 """
 from __future__ import annotations
 
@@ -200,7 +202,8 @@ def main(argv=None):
     p.add_argument("--seeds", default="0,1,2")
     p.add_argument("--steps", type=int, default=None, help="default: the config's")
     p.add_argument("--batch", type=int, default=None, help="default: the config's")
-    p.add_argument("--out", default="runs/cmf_terms")
+    p.add_argument("--out", default="results/cmf_published_terms", help="folder of the JSON "
+                   "files (created)")
     p.add_argument("--tag", default="", help="suffix of the config name in files and tables")
     p.add_argument("--summarise", default=None, help="print the tables of the runs in this folder")
     args = p.parse_args(argv)

@@ -14,8 +14,11 @@ away from that optimum; for each (N, h) we report
 * W2 gen / W2 train - exact W2 of the generated points, and of the training set itself, to fresh
   target samples.
 
-Usage:  PYTHONPATH=. python examples/memorisation_limit.py [--quick] [--out docs/img]
-Writes memorisation_limit.png and prints a markdown table (about 2 minutes; --quick: seconds).
+Usage:  PYTHONPATH=. python examples/memorisation_limit.py [--quick] [--out results/memorisation_limit]
+Writes memorisation_limit.png into --out (docs/img refreshes the docs figure) and prints a
+markdown table.
+
+Quick run (tested): python examples/memorisation_limit.py --quick  -- under 40 s on 2 cores (measured 17 s)
 """
 from __future__ import annotations
 
@@ -61,7 +64,8 @@ def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--quick", action="store_true", help="two N, three h (seconds)")
-    parser.add_argument("--out", default="docs/img", help="folder for the PNG")
+    parser.add_argument("--out", default="results/memorisation_limit",
+                        help="folder for the PNG (docs/img refreshes the docs figure)")
     args = parser.parse_args(argv)
     sizes = [100, 400] if args.quick else [100, 400, 1600]
     bandwidths = [0.0, 0.05, 0.2] if args.quick else [0.0, 0.01, 0.03, 0.1, 0.3]

@@ -5,6 +5,8 @@ energy and the distance to the stationary state per snapshot. About ten seconds 
 (plus a one-off numba compile that is cached afterwards).
 
     python examples/porous_medium_2d.py [--n 128] [--out results/examples]
+
+Quick run (tested): python examples/porous_medium_2d.py --n 64  -- under 15 s on 2 cores (measured 3 s)
 """
 import argparse
 from pathlib import Path

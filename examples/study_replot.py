@@ -5,6 +5,8 @@ Re-draws the study figure, prints the rate fits, and draws one extra analysis: t
 magnifies a velocity error of each shape.
 
     python examples/study_replot.py [results/epsilon_study.h5] [--out results/replot]
+
+Quick run (tested): python examples/study_replot.py results/epsilon_study.h5  -- under 15 s on 2 cores (measured 2 s)
 """
 import argparse
 from pathlib import Path

@@ -21,6 +21,9 @@ def plot_snapshots(solution, path, indices=None, arrows: int = 20, title: str | 
     path : where the PNG goes.
     indices : snapshot indices to draw (default: up to four spread over the run).
     arrows : arrows per axis in 2-D (velocity is drawn only where rho > 1e-3 max rho).
+
+    2-D panels share one colour scale (the colour bar, density) and one arrow scale (the key
+    under the last panel: an arrow of a round speed |v| drawn to that scale).
     """
     grid = solution.grid
     if grid.dim not in (1, 2):
@@ -28,7 +31,8 @@ def plot_snapshots(solution, path, indices=None, arrows: int = 20, title: str | 
     nt = len(solution.times)
     if indices is None:
         indices = sorted(set(np.linspace(0, nt - 1, min(nt, 4)).round().astype(int)))
-    fig, axes = plt.subplots(1, len(indices), figsize=(4 * len(indices), 3.8), squeeze=False)
+    fig, axes = plt.subplots(1, len(indices), figsize=(4 * len(indices) + 0.8, 3.8),
+                             squeeze=False, layout="constrained")
     # one colour scale and one arrow scale for all panels, so panels compare at a glance
     rho_max = float(solution.density[indices].max())
     speed_max = max(_max_speed(solution, k) for k in indices)
@@ -36,15 +40,27 @@ def plot_snapshots(solution, path, indices=None, arrows: int = 20, title: str | 
         if grid.dim == 1:
             _draw_1d(ax, solution, k, rho_max, speed_max)
         else:
-            _draw_2d(ax, solution, k, arrows, rho_max, speed_max)
+            image, arrows_drawn = _draw_2d(ax, solution, k, arrows, rho_max, speed_max)
         ax.set_title(f"t = {solution.times[k]:.3g}")
+    if grid.dim == 2:
+        fig.colorbar(image, ax=list(axes[0]), label="density rho", shrink=0.9)
+        if speed_max > 0:       # the arrow scale: a round speed drawn to the panels' scale
+            key = _round_down(speed_max)
+            axes[0][-1].quiverkey(arrows_drawn, X=0.86, Y=-0.13, U=key, label=f"|v| = {key:g}",
+                                  labelpos="W", coordinates="axes", color="black",
+                                  fontproperties={"size": 9})
     fig.suptitle(title or type(solution.equation).__name__)
-    fig.tight_layout()
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=110)
     plt.close(fig)
     return path
+
+
+def _round_down(value: float) -> float:
+    """The largest of 1, 2, 5 x 10^k not above ``value`` (> 0): the arrow key's speed."""
+    exponent = 10.0 ** np.floor(np.log10(value))
+    return float(max(f * exponent for f in (1, 2, 5) if f * exponent <= value * (1 + 1e-12)))
 
 
 def _occupied(solution, k) -> np.ndarray:
@@ -74,8 +90,8 @@ def _draw_2d(ax, solution, k, arrows, rho_max, speed_max):
     grid = solution.grid
     rho = solution.density[k]
     extent = (grid.lower[0], grid.upper[0], grid.lower[1], grid.upper[1])
-    ax.imshow(rho.T, origin="lower", extent=extent, cmap="viridis", aspect="equal",
-              vmin=0, vmax=rho_max)
+    image = ax.imshow(rho.T, origin="lower", extent=extent, cmap="viridis", aspect="equal",
+                      vmin=0, vmax=rho_max)
     step = tuple(max(1, n // arrows) for n in grid.shape)
     xs, ys = grid.axis_centers(0)[::step[0]], grid.axis_centers(1)[::step[1]]
     vel = solution.velocity[k][:, ::step[0], ::step[1]]
@@ -83,7 +99,8 @@ def _draw_2d(ax, solution, k, arrows, rho_max, speed_max):
     X, Y = np.meshgrid(xs, ys, indexing="ij")
     spacing = min(h * s for h, s in zip(grid.spacing, step))
     # the fastest arrow of the whole figure spans one arrow spacing
-    ax.quiver(X[mask], Y[mask], vel[0][mask], vel[1][mask], color="white", width=0.004,
-              angles="xy", scale_units="xy", scale=max(speed_max, 1e-300) / spacing)
+    drawn = ax.quiver(X[mask], Y[mask], vel[0][mask], vel[1][mask], color="white", width=0.004,
+                      angles="xy", scale_units="xy", scale=max(speed_max, 1e-300) / spacing)
     ax.set_xlabel("x")
     ax.set_ylabel("y")
+    return image, drawn
