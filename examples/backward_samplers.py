@@ -17,7 +17,7 @@ a reference accurate to ~1e-8). The figure shows the samples.
 Usage:  PYTHONPATH=. python examples/backward_samplers.py [--n 2000] [--repeats 3]
         [--out results/backward_samplers]   (--out docs/img refreshes the docs figure)
 
-Quick run (tested): python examples/backward_samplers.py --n 300 --repeats 2  -- under 90 s on 2 cores (measured 36 s)
+Quick run (tested): python examples/backward_samplers.py --n 300 --repeats 2  -- under 150 s on 2 cores (measured 36 s)
 """
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ gets; nothing is computed silently wrong. Takes a few seconds.
 
     python examples/bad_inputs_tour.py [--out results/bad_inputs_tour]
 
-Quick run (tested): python examples/bad_inputs_tour.py  -- under 45 s on 2 cores (measured 19 s)
+Quick run (tested): python examples/bad_inputs_tour.py  -- under 80 s on 2 cores (measured 19 s)
 """
 import argparse
 import warnings

@@ -4,7 +4,7 @@ Fokker-Planck from a two-component Gaussian mixture (a closed form): solve on 64
 companion, estimate the per-snapshot error of the fine solution and of its backward flow map, and
 compare with the true errors. Then the same flow map with linear and cubic time interpolation.
 
-Quick run (tested): python examples/certified_truth.py  -- under 20 s on 2 cores (measured 5 s)
+Quick run (tested): python examples/certified_truth.py  -- under 30 s on 2 cores (measured 5 s)
 """
 import numpy as np
 

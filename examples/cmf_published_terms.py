@@ -36,7 +36,7 @@ Usage:
         --steps 10000 --batch 1000 --tag _10000steps_b1000 --out results/cmf_published_terms
     PYTHONPATH=. python examples/cmf_published_terms.py --summarise results/cmf_published_terms
 
-Quick run (tested): python examples/cmf_published_terms.py --config square_sphere --seeds 0 --steps 50  -- under 90 s on 2 cores (measured 43 s)
+Quick run (tested): python examples/cmf_published_terms.py --config square_sphere --seeds 0 --steps 50  -- under 180 s on 2 cores (measured 43 s)
 """
 from __future__ import annotations
 

@@ -20,7 +20,7 @@ Usage:  PYTHONPATH=. python examples/cmf_sphere_moebius.py [--steps 1000] [--see
 Writes cmf_*.png and cmf_tables.md (the markdown tables, also printed) into --out (created;
 ``--out docs/img`` refreshes the docs figures).
 
-Quick run (tested): python examples/cmf_sphere_moebius.py --steps 40 --seeds 1 --data sphere --digits-steps 20  -- under 90 s on 2 cores (measured 40 s)
+Quick run (tested): python examples/cmf_sphere_moebius.py --steps 40 --seeds 1 --data sphere --digits-steps 20  -- under 160 s on 2 cores (measured 40 s)
 """
 from __future__ import annotations
 

@@ -5,7 +5,7 @@ Fokker-Planck (D = 0.5, kappa = 1) from a two-component Gaussian mixture on 96^2
 former default), both measured against the closed form; then the cost of the loop, of the whole
 call and of reading the velocity (computed on first access).
 
-Quick run (tested): python examples/heat_default_path.py  -- under 15 s on 2 cores (measured 3 s)
+Quick run (tested): python examples/heat_default_path.py  -- under 30 s on 2 cores (measured 3 s)
 """
 import time
 

@@ -14,7 +14,7 @@ the docs figure). About 2 minutes on one CPU core at the default 2000 steps:
 
     PYTHONPATH=. python examples/learn_velocity.py [--steps 2000] [--out results/learn_velocity]
 
-Quick run (tested): python examples/learn_velocity.py --steps 100  -- under 30 s on 2 cores (measured 14 s)
+Quick run (tested): python examples/learn_velocity.py --steps 100  -- under 60 s on 2 cores (measured 14 s)
 """
 from __future__ import annotations
 

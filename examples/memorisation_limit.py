@@ -18,7 +18,7 @@ Usage:  PYTHONPATH=. python examples/memorisation_limit.py [--quick] [--out resu
 Writes memorisation_limit.png into --out (docs/img refreshes the docs figure) and prints a
 markdown table.
 
-Quick run (tested): python examples/memorisation_limit.py --quick  -- under 40 s on 2 cores (measured 17 s)
+Quick run (tested): python examples/memorisation_limit.py --quick  -- under 70 s on 2 cores (measured 17 s)
 """
 from __future__ import annotations
 

@@ -18,7 +18,8 @@ written atomically), so the script can be rerun as runs finish.
 
     PYTHONPATH=. python examples/ode_vs_sde_distances.py /work/runs/odesde/*.h5
 
-Quick run (tested): python examples/ode_vs_sde_distances.py results/ode_vs_sde.h5 --exact-n 200 --sinkhorn-n 200 --histogram-n 200 --draws 2  -- under 3000 s on 2 cores (measured 0 s)
+Quick run (tested): python examples/ode_vs_sde_distances.py results/ode_vs_sde.h5 --exact-n 200
+    --sinkhorn-n 200 --histogram-n 200 --draws 2 --eps 0.05 --tol 1e-4  -- under 3000 s on 2 cores (measured 0 s)
 """
 from __future__ import annotations
 

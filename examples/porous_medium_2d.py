@@ -6,7 +6,7 @@ energy and the distance to the stationary state per snapshot. About ten seconds 
 
     python examples/porous_medium_2d.py [--n 128] [--out results/examples]
 
-Quick run (tested): python examples/porous_medium_2d.py --n 64  -- under 15 s on 2 cores (measured 3 s)
+Quick run (tested): python examples/porous_medium_2d.py --n 64  -- under 30 s on 2 cores (measured 3 s)
 """
 import argparse
 from pathlib import Path

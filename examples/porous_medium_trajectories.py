@@ -9,7 +9,7 @@ backward flow undoes the forward one.
     python examples/porous_medium_trajectories.py [--out results/porous_medium_trajectories]
     (--out docs/img refreshes the docs figure)
 
-Quick run (tested): python examples/porous_medium_trajectories.py  -- under 20 s on 2 cores (measured 5 s)
+Quick run (tested): python examples/porous_medium_trajectories.py  -- under 30 s on 2 cores (measured 5 s)
 """
 import argparse
 import os

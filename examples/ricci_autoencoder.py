@@ -10,7 +10,7 @@ variance off a common plane and covariance-shape error).
     PYTHONPATH=. python examples/ricci_autoencoder.py --out results/ricci_autoencoder
     PYTHONPATH=. python examples/ricci_autoencoder.py --quick      # a smoke run (seconds)
 
-Quick run (tested): python examples/ricci_autoencoder.py --quick  -- under 30 s on 2 cores (measured 12 s)
+Quick run (tested): python examples/ricci_autoencoder.py --quick  -- under 50 s on 2 cores (measured 12 s)
 """
 from __future__ import annotations
 

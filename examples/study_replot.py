@@ -6,7 +6,7 @@ magnifies a velocity error of each shape.
 
     python examples/study_replot.py [results/epsilon_study.h5] [--out results/replot]
 
-Quick run (tested): python examples/study_replot.py results/epsilon_study.h5  -- under 15 s on 2 cores (measured 2 s)
+Quick run (tested): python examples/study_replot.py results/epsilon_study.h5  -- under 30 s on 2 cores (measured 2 s)
 """
 import argparse
 from pathlib import Path

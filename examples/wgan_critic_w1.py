@@ -10,7 +10,7 @@ the docs figure) and prints both tables (markdown). About 3-4 minutes on one CPU
 
     PYTHONPATH=. python examples/wgan_critic_w1.py
 
-Quick run (tested): python examples/wgan_critic_w1.py --steps 200 --seeds 1 --repeats 2  -- under 90 s on 2 cores (measured 41 s)
+Quick run (tested): python examples/wgan_critic_w1.py --steps 200 --seeds 1 --repeats 2  -- under 170 s on 2 cores (measured 41 s)
 """
 from __future__ import annotations
 

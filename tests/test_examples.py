@@ -3,11 +3,13 @@ and a time bound on one docstring line,
 
     Quick run (tested): python examples/NAME.py ARGS  -- under N s on 2 cores (measured M s)
 
-and this file runs exactly that command (``--out`` pointed at a temporary folder) in a fresh
+(the command may continue on lines indented by four spaces) and this file runs exactly that
+command (``--out`` pointed at a temporary folder) in a fresh
 working directory: it must exit 0 within N s, write its files under ``--out`` only (the working
 directory stays empty, so nothing lands in docs/img or results/ of the repository) and create
-``--out`` itself. Bounds up to DEFAULT_SUITE_SECONDS run in the default suite, longer ones are
-``slow`` (``make test-all``).
+``--out`` itself. Runs measured at up to DEFAULT_SUITE_SECONDS run in the default suite, longer
+ones are ``slow`` (``make test-all``). The bounds leave room for a loaded machine (about 4x the
+measured time, at least 30 s): the measurements were taken with other jobs on the same 2 cores.
 """
 from __future__ import annotations
 
@@ -25,10 +27,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = sorted((ROOT / "examples").glob("*.py"))
 QUICK = re.compile(r"Quick run \(tested\):\s+(?:PYTHONPATH=\. )?python examples/(?P<name>\w+)\.py"
-                   r"(?P<args>[^\n]*?)\s+--\s+under (?P<bound>\d+) s on 2 cores \(measured "
+                   r"(?P<args>(?:[^\n]|\n    )*?)\s+--\s+under (?P<bound>\d+) s on 2 cores \(measured "
                    r"(?P<measured>[\d.]+) s\)")
-#: Examples whose quick run is at most this long run in the default suite.
-DEFAULT_SUITE_SECONDS = 20
+#: Examples whose quick run was measured at most this long run in the default suite.
+DEFAULT_SUITE_SECONDS = 5
 #: Examples that write no files (they print): run without --out.
 PRINT_ONLY = {"certified_truth", "heat_default_path"}
 #: --out names a file for these (the results HDF5); the rest take a folder.
@@ -51,7 +53,7 @@ RUNS = [quick_run(p) for p in EXAMPLES]
 
 def _params():
     for run in RUNS:
-        marks = [] if run["bound"] <= DEFAULT_SUITE_SECONDS else [pytest.mark.slow]
+        marks = [] if run["measured"] <= DEFAULT_SUITE_SECONDS else [pytest.mark.slow]
         yield pytest.param(run, id=run["name"], marks=marks)
 
 
