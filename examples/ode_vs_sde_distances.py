@@ -18,8 +18,12 @@ written atomically), so the script can be rerun as runs finish.
 
     PYTHONPATH=. python examples/ode_vs_sde_distances.py /work/runs/odesde/*.h5
 
+The defaults (exact W2 up to n = 4000, Sinkhorn at n = 2000, 5 draws each) take minutes per file
+(the same-law Sinkhorn biases alone were about 400 s): a line is printed before and after every
+estimator and run, so a long step shows what it is doing.
+
 Quick run (tested): python examples/ode_vs_sde_distances.py results/ode_vs_sde.h5 --exact-n 200
-    --sinkhorn-n 200 --histogram-n 200 --draws 2 --eps 0.05 --tol 1e-4  -- under 3000 s on 2 cores (measured 0 s)
+    --sinkhorn-n 200 --histogram-n 200 --draws 2 --eps 0.05 --tol 1e-4  -- under 60 s on 2 cores (measured 14 s)
 """
 from __future__ import annotations
 

@@ -13,11 +13,12 @@ at a small bandwidth (0.15): the exact velocity of the Fokker-Planck flow from i
 For N = 25, 100, 400 and a ladder of eps, the memorisation ratio (median distance to the nearest
 training point / to the nearest fresh sample; 1 = generalises, -> 0 = copies) shows how a velocity
 error pushes generated points off the training set, and how that depends on N. 96^2 cells (the
-bandwidth spans 1.8 cells). About 2 minutes on 2 cores.
+bandwidth spans 1.8 cells). About 2 minutes on 2 free cores; measured 540 s on the shared
+machine while a second copy ran.
 
     python examples/study_memorisation.py [--out results/memorisation] [--workers 2]
 
-Quick run (tested): python examples/study_memorisation.py --workers 2  -- under 3000 s on 2 cores (measured 0 s)
+Quick run (tested): python examples/study_memorisation.py --workers 2  -- under 1800 s on 2 cores (measured 540 s)
 """
 import argparse
 from pathlib import Path

@@ -12,7 +12,7 @@ marginal velocity E[x_1 - x_0 | x_t = x].
 
 Writes results/validate_flow_matching/validation.{h5,png,txt} and prints the report.
 
-Quick run (tested): python examples/validate_flow_matching.py --steps 300 --samples 2000  -- under 3000 s on 2 cores (measured 0 s)
+Quick run (tested): python examples/validate_flow_matching.py --steps 300 --samples 2000  -- under 140 s on 2 cores (measured 34 s)
 """
 from __future__ import annotations
 

@@ -13,7 +13,7 @@ b = sqrt(1 - a^2)).
 
 Writes results/validate_score_sde/validation.{h5,png,txt} and prints the report.
 
-Quick run (tested): python examples/validate_score_sde.py --steps 300 --samples 2000  -- under 3000 s on 2 cores (measured 0 s)
+Quick run (tested): python examples/validate_score_sde.py --steps 300 --samples 2000  -- under 170 s on 2 cores (measured 42 s)
 """
 from __future__ import annotations
 
