@@ -43,7 +43,7 @@ from ..equations import PorousMedium
 from . import _kernels_lagrangian_porous as kernels
 
 __all__ = ["ReferenceGrid", "LagrangianSolution", "lagrangian_porous_solve",
-           "mass_weighted_rms"]
+           "mass_weighted_rms", "common_nodes", "richardson_flow_map_error"]
 
 #: Chebyshev radius (cells) of the cloud of inside nodes that extrapolates a ghost value.
 GHOST_RADIUS = 3
@@ -110,14 +110,14 @@ class ReferenceGrid:
         if not np.all(np.isfinite(values)) or np.any(values < 0):
             raise ValueError("rho0 must be finite and >= 0 at every node")
         inside = values > 0
-        self._rho0_fn, self._positive = rho0, inside
-        inside = self._drop_boundary_nodes(inside, lower, h)
         margin = GHOST_RADIUS + 1
         edge = np.ones_like(inside)
         edge[margin:-margin, margin:-margin] = False
         if np.any(inside & edge):
             raise ValueError(f"the support of rho0 reaches within {margin} nodes of the lattice "
-                             "edge: enlarge shape or move lower")
+                             "edge: enlarge shape or move lower (or the box upper - lower)")
+        self._rho0_fn, self._positive = rho0, inside
+        inside = self._drop_boundary_nodes(inside, lower, h)
         if inside.sum() < 9:
             raise ValueError(f"only {int(inside.sum())} nodes lie inside the support; refine h")
         number = -np.ones((n1, n2), dtype=np.int64)
@@ -420,3 +420,40 @@ def mass_weighted_rms(a, b, weights) -> float:
     if np.any(w < 0) or not w.sum() > 0:
         raise ValueError("weights must be >= 0 with a positive sum")
     return float(np.sqrt(np.sum(w * np.sum((a - b) ** 2, axis=1)) / w.sum()))
+
+
+def common_nodes(fine: LagrangianSolution, coarse: LagrangianSolution):
+    """Row indices (rows_fine, rows_coarse) of the reference nodes the two solutions share
+    (the coarse lattice must be the fine one with every other node: same ``lower``, twice h)."""
+    rf, rc = fine.reference, coarse.reference
+    ratio = rc.h / rf.h
+    if abs(ratio - round(ratio)) > 1e-9 or round(ratio) < 2:
+        raise ValueError(f"coarse.h / fine.h must be an integer >= 2, got {ratio}")
+    cells = (rf.xi - rc.lower) / rc.h
+    on = np.all(np.abs(cells - np.round(cells)) < 1e-6, axis=1)
+    rows_f = np.flatnonzero(on)
+    idx = np.round(cells[on]).astype(np.int64)
+    shape = rc.shape
+    ok = np.all((idx >= 0) & (idx < shape), axis=1)
+    rows_f, idx = rows_f[ok], idx[ok]
+    rows_c = rc.number[idx[:, 0], idx[:, 1]]
+    keep = rows_c >= 0
+    return rows_f[keep], rows_c[keep]
+
+
+def richardson_flow_map_error(fine: LagrangianSolution, coarse: LagrangianSolution,
+                              order: float = 2.0, time_index: int = -1) -> float:
+    """Richardson estimate of the fine solve's mass-weighted RMS flow-map error at
+    ``times[time_index]``: RMS(X_fine - X_coarse) / (r^order - 1) over the shared nodes
+    (weights: the fine node masses), r = coarse.h / fine.h. ``order`` 2: the scheme's measured
+    order (docs/certified_truth.md)."""
+    if not np.allclose(fine.times[time_index], coarse.times[time_index]):
+        raise ValueError("fine and coarse must be stored at the same time")
+    rows_f, rows_c = common_nodes(fine, coarse)
+    if len(rows_f) == 0:
+        raise ValueError("the two solutions share no node: coarse must have the same lower "
+                         "corner and a multiple of the fine spacing")
+    r = coarse.reference.h / fine.reference.h
+    diff = mass_weighted_rms(fine.positions[time_index][rows_f],
+                             coarse.positions[time_index][rows_c], fine.node_mass[rows_f])
+    return diff / (r ** order - 1.0)
