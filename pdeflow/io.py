@@ -25,7 +25,8 @@ from .grid import Grid
 
 __all__ = [
     "SCHEMA_VERSION", "atomic_file", "atomic_h5", "save_solution", "load_solution",
-    "store_error_estimate", "save_flow_map",
+    "store_error_estimate", "save_flow_map", "save_lagrangian_solution",
+    "load_lagrangian_solution",
     "load_flow_map", "remove_stale_temporaries", "temporary_tag",
     "write_equation", "read_equation", "write_grid", "read_grid", "check_schema", "open_h5",
 ]
@@ -267,6 +268,60 @@ def load_solution(path):
             diagnostics={k: _from_attr(v) for k, v in f["diagnostics"].attrs.items()},
             error_estimate=error,
         )
+
+
+def save_lagrangian_solution(path, solution) -> Path:
+    """Write a :class:`~pdeflow.solvers.lagrangian_porous.LagrangianSolution` (the reference
+    grid and its stencils, the node fields, the drift matrix K and, if set, the flow-map error
+    estimate as the root attribute ``error_estimate``) to ``path`` (atomically)."""
+    ref = solution.reference
+    with atomic_h5(path, kind="lagrangian_solution") as f:
+        write_equation(f.create_group("equation"), solution.equation)
+        f.create_dataset("K", data=np.asarray(solution.K, dtype=np.float64))
+        group = f.create_group("reference")
+        for name in ref.ARRAYS:
+            group.create_dataset(name, data=np.asarray(getattr(ref, name)))
+        for name in ref.MATRICES:
+            mat = getattr(ref, name)
+            sub = group.create_group(name)
+            sub.attrs["shape"] = np.asarray(mat.shape)
+            for part in ("indptr", "indices", "data"):
+                sub.create_dataset(part, data=getattr(mat, part))
+        for name in ("times", "positions", "velocity", "density", "pressure"):
+            f.create_dataset(name, data=np.asarray(getattr(solution, name), dtype=np.float64),
+                             **(FIELD_COMPRESSION if name != "times" else {}))
+        _write_attrs(f.create_group("diagnostics"), solution.diagnostics)
+        if solution.error_estimate is not None:
+            f.attrs["error_estimate"] = float(solution.error_estimate)
+    return Path(path)
+
+
+def load_lagrangian_solution(path):
+    """Read a file written by :func:`save_lagrangian_solution`; returns a LagrangianSolution
+    (its reference grid has no rho0 callable)."""
+    import scipy.sparse as sp
+
+    from .solvers.lagrangian_porous import LagrangianSolution, ReferenceGrid
+
+    with open_h5(path, "lagrangian_solution") as f:
+        group = f["reference"]
+        arrays = {name: group[name][()] for name in ReferenceGrid.ARRAYS}
+        matrices = {name: sp.csr_matrix((group[name]["data"][()], group[name]["indices"][()],
+                                         group[name]["indptr"][()]),
+                                        shape=tuple(int(v) for v in group[name].attrs["shape"]))
+                    for name in ReferenceGrid.MATRICES}
+        ref = ReferenceGrid.from_arrays(arrays, matrices)
+        times = f["times"][()]
+        nt, n = len(times), ref.n_nodes
+        error = f.attrs.get("error_estimate")
+        return LagrangianSolution(
+            equation=read_equation(f["equation"]), K=f["K"][()], reference=ref, times=times,
+            positions=_real_array(f, "positions", (nt, n, 2)),
+            velocity=_real_array(f, "velocity", (nt, n, 2)),
+            density=_real_array(f, "density", (nt, n)),
+            pressure=_real_array(f, "pressure", (nt, n)),
+            diagnostics={k: _from_attr(v) for k, v in f["diagnostics"].attrs.items()},
+            error_estimate=None if error is None else float(error))
 
 
 def save_flow_map(path, flow_map) -> Path:

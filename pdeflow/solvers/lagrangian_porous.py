@@ -42,7 +42,7 @@ import scipy.sparse as sp
 from ..equations import PorousMedium
 from . import _kernels_lagrangian_porous as kernels
 
-__all__ = ["ReferenceGrid", "LagrangianSolution", "lagrangian_porous_solve",
+__all__ = ["ReferenceGrid", "LagrangianSolution", "LagrangianVelocity", "lagrangian_porous_solve",
            "mass_weighted_rms", "common_nodes", "richardson_flow_map_error"]
 
 #: Chebyshev radius (cells) of the cloud of inside nodes that extrapolates a ghost value.
@@ -239,7 +239,46 @@ class ReferenceGrid:
                 vanishing[axis].append(row_v)
         self.dx, self.dy = (_csr(rows, n) for rows in smooth)
         self.px, self.py = (_csr(rows, n) for rows in vanishing)
-        self.n_ghosts = len(ghosts)
+        self.ghost_index = np.array(sorted(ghosts), dtype=np.int64).reshape(-1, 2)
+        self.ghost = _csr([ghosts[tuple(g)] for g in self.ghost_index], n)
+
+    @property
+    def n_ghosts(self) -> int:
+        return len(self.ghost_index)
+
+    #: the arrays that define a reference grid (HDF5 storage, :meth:`from_arrays`)
+    ARRAYS = ("lower", "h", "shape", "index", "rho0", "ghost_index")
+    MATRICES = ("dx", "dy", "px", "py", "ghost")
+
+    @classmethod
+    def from_arrays(cls, arrays: dict, matrices: dict) -> "ReferenceGrid":
+        """A reference grid from stored arrays (ARRAYS) and CSR matrices (MATRICES); it has
+        no rho0 callable (nothing is recomputed)."""
+        self = cls.__new__(cls)
+        self.lower = np.asarray(arrays["lower"], dtype=np.float64)
+        self.h = float(arrays["h"])
+        self.shape = tuple(int(v) for v in arrays["shape"])
+        self.index = np.asarray(arrays["index"], dtype=np.int64).reshape(-1, 2)
+        self.rho0 = np.asarray(arrays["rho0"], dtype=np.float64)
+        self.ghost_index = np.asarray(arrays["ghost_index"], dtype=np.int64).reshape(-1, 2)
+        self.xi = self.lower + self.h * self.index.astype(np.float64)
+        self.number = -np.ones(self.shape, dtype=np.int64)
+        self.number[self.index[:, 0], self.index[:, 1]] = np.arange(len(self.index))
+        for name in cls.MATRICES:
+            setattr(self, name, matrices[name])
+        self._rho0_fn = None
+        return self
+
+    def with_ghosts(self, values: np.ndarray, ghost_value=None) -> np.ndarray:
+        """Node values (N, ...) followed by the ghosts' (quadratic extrapolation, or the
+        constant ``ghost_value``)."""
+        values = np.asarray(values, dtype=np.float64)
+        if ghost_value is None:
+            extra = self.ghost @ values.reshape(len(values), -1)
+            extra = extra.reshape((self.n_ghosts,) + values.shape[1:])
+        else:
+            extra = np.full((self.n_ghosts,) + values.shape[1:], float(ghost_value))
+        return np.concatenate([values, extra])
 
     # -- use -----------------------------------------------------------------------------------
     @classmethod
@@ -345,10 +384,100 @@ class LagrangianSolution:
     pressure: np.ndarray
     diagnostics: dict = field(default_factory=dict)
 
+    error_estimate: float | None = None
+
     @property
     def node_mass(self) -> np.ndarray:
         """(N,) mass carried by each node (rho_0 h^2)."""
         return self.reference.node_mass()
+
+    # -- evaluation at arbitrary points: linear on the Delaunay triangles of the moved nodes ----
+    def _mesh(self, k: int):
+        cache = self.__dict__.setdefault("_meshes", {})
+        if k not in cache:
+            from scipy.spatial import Delaunay, cKDTree
+
+            nodes = self.reference.with_ghosts(self.positions[k])
+            cache[k] = (Delaunay(nodes), cKDTree(nodes))
+        return cache[k]
+
+    def interpolate(self, k: int, x, values, outside="nearest") -> np.ndarray:
+        """Values (N + ghosts, ...) at the nodes moved to ``times[k]``, linearly interpolated at
+        points ``x`` (n, 2) on the Delaunay triangles of the moved nodes and ghosts; outside
+        their hull: the nearest node's value (``outside="nearest"``) or NaN (``"nan"``)."""
+        x = np.asarray(x, dtype=np.float64).reshape(-1, 2)
+        tri, tree = self._mesh(k)
+        simplex = tri.find_simplex(x)
+        found = simplex >= 0
+        flat = values.reshape(len(values), -1)
+        out = np.full((len(x), flat.shape[1]), np.nan)
+        if found.any():
+            s = simplex[found]
+            trans = tri.transform[s]
+            bary = np.einsum("nij,nj->ni", trans[:, :2], x[found] - trans[:, 2])
+            bary = np.column_stack([bary, 1 - bary.sum(1)])
+            out[found] = np.einsum("ni,nij->nj", bary, flat[tri.simplices[s]])
+        if outside == "nearest" and not found.all():
+            out[~found] = flat[tree.query(x[~found])[1]]
+        return out.reshape((len(x),) + values.shape[1:])
+
+    def velocity_at(self, k: int, x) -> np.ndarray:
+        """v(times[k], x) (n, 2); outside the moved nodes' hull the nearest node's velocity (no
+        mass moves there; as the finite-volume truth's support velocity)."""
+        return self.interpolate(k, x, self.reference.with_ghosts(self.velocity[k]))
+
+    def density_at(self, k: int, x) -> np.ndarray:
+        """rho(times[k], x) (n,), ghosts at 0 (the front is smeared over one moved cell), 0
+        outside the hull."""
+        values = self.reference.with_ghosts(self.density[k], ghost_value=0.0)
+        out = self.interpolate(k, x, values, outside="nan")
+        return np.where(np.isnan(out), 0.0, np.maximum(out, 0.0))
+
+    def pullback(self, k: int, x) -> np.ndarray:
+        """Reference positions xi (n, 2) of points x at times[k]: the backward flow map
+        X(times[k], .)^{-1}(x) (linear on the moved triangles; NaN outside their hull)."""
+        ref = self.reference
+        xi = np.concatenate([ref.xi, ref.lower + ref.h * ref.ghost_index.astype(np.float64)])
+        return self.interpolate(k, x, xi, outside="nan")
+
+    def outside_support(self, points) -> float:
+        """Share of ``points`` (n, 2) where the initial density is 0 (:meth:`density_at` at
+        times[0]: the support up to one cell)."""
+        return float(np.mean(self.density_at(0, points) <= 0))
+
+    def density_on_grid(self, grid, k: int) -> np.ndarray:
+        """rho(times[k]) at the cell centres of a 2-D ``grid``, shape ``grid.shape``."""
+        return self.density_at(k, grid.points()).reshape(grid.shape)
+
+
+class LagrangianVelocity:
+    """v(t, x) of a :class:`LagrangianSolution` at any points and times in [times[0],
+    times[-1]]: linear on the moved triangles at the two bracketing output times (exact for the
+    affine porous flows), linear in time between them (error O(dt_out^2))."""
+
+    dim = 2
+
+    def __init__(self, solution: LagrangianSolution):
+        self.solution = solution
+        self.times = solution.times
+        self.provenance = {"source": "LagrangianSolution", "nodes": solution.reference.n_nodes,
+                           "h": solution.reference.h, "time_rule": "linear"}
+
+    def check_time(self, t: float, name: str = "t") -> float:
+        t = float(t)
+        if not (self.times[0] - 1e-12 <= t <= self.times[-1] + 1e-12):
+            raise ValueError(f"{name} = {t} is outside the solved interval [{self.times[0]}, "
+                             f"{self.times[-1]}]")
+        return t
+
+    def __call__(self, t: float, x) -> np.ndarray:
+        t = self.check_time(t)
+        k = int(np.clip(np.searchsorted(self.times, t), 1, len(self.times) - 1))
+        t0, t1 = self.times[k - 1], self.times[k]
+        w = (t - t0) / (t1 - t0)
+        sol = self.solution
+        out = (1 - w) * sol.velocity_at(k - 1, x) if w < 1 else 0.0
+        return out + w * sol.velocity_at(k, x) if w > 0 else out
 
 
 def lagrangian_porous_solve(equation: PorousMedium, rho0, lower, upper, h, times, K=None,
