@@ -15,15 +15,16 @@ BOX = ([-1.0, -1.0], [1.0, 1.0])
 
 @pytest.mark.parametrize("drift", list(DRIFTS))
 def test_exact_on_anisotropic_porous_flows(drift):
-    """Tilted elliptic support, T with the support area grown > 1.5x (free: 1.9x): the scheme
-    reproduces affine maps and quadratic pressures, so the mass-weighted RMS flow-map error over
-    every node (those next to the front included) is RK4 and rounding error only."""
+    """Tilted elliptic support, T with the support area more than doubled (x1.94 free, x2.19
+    confined, x2.18 anisotropic K): the scheme reproduces affine maps and quadratic pressures,
+    so the mass-weighted RMS flow-map error over every node (those next to the front included)
+    is RK4 and rounding error only (measured 3e-12 - 6e-11 at h = 0.05)."""
     K = DRIFTS[drift]
     T = 0.6 if K is not None else 0.5
-    a0 = A0 if K is not None else 0.5 * A0
+    a0 = 2 * A0 if K is not None else 0.5 * A0
     ref = anisotropic(2.0, a0, C0, K=K, center=None if K is None else [0.2, -0.1])
-    growth = ref.support_area(T) / ref.support_area(0.0)
-    assert growth > 1.5
+    growth = ref.support_volume(T) / ref.support_volume(0.0)
+    assert growth > 1.9
     eq = PorousMedium(m=2.0, D=1.0, kappa=0.0, dim=2)
     lo, hi = (np.array(BOX) * (1.2 if K is None else 1.0))
     sol = lagrangian_porous_solve(eq, lambda x: ref.density(0.0, x), lo, hi, 0.05, [0.0, T],
