@@ -196,3 +196,57 @@ def test_simplex_candidate_order_on_anisotropic_flow():
     orders = np.log2(np.array(errors[:-1]) / errors[1:])
     print(f"\nsimplex: errors {np.array2string(np.array(errors), precision=3)}, orders {orders}")
     assert np.all(orders > 1.3) and errors[-1] < 3e-3
+
+
+def test_truth_error_and_grid_export():
+    """truth_flow_map_error: exact against the closed form, else the Richardson estimate; the
+    grid export (density and velocity at cell centres) feeds GridVelocity: the backward flow map
+    of 1000 samples of rho_T through it is off by 1.8e-4 with 31 output times and 4.0e-5 with 61
+    (cubic time interpolation of GridVelocity; 64^2 - 256^2 give the same)."""
+    from pdeflow.grid import Grid
+    from pdeflow.solvers import integrate_flow_map
+    from pdeflow.solvers.lagrangian_porous import truth_flow_map_error
+
+    ref = anisotropic(2.0, 2 * A0, C0, K=np.eye(2), center=[0.2, -0.1])
+    eq = PorousMedium(m=2.0, D=1.0, kappa=1.0, dim=2)
+    x0 = ref.sample(0.6, 1000, 0)
+    errors = []
+    for n_times in (31, 61):
+        times = np.linspace(0.0, 0.6, n_times)
+        sol = lagrangian_porous_solve(eq, lambda x: ref.density(0.0, x), *BOX, 0.05, times)
+        value, kind = truth_flow_map_error(sol, exact=ref)
+        assert kind == "exact" and value < 1e-9
+        grid_solution = sol.to_grid_solution(Grid.cube(1.0, 64, 2))
+        assert abs(grid_solution.mass[-1] / grid_solution.mass[0] - 1) < 1e-3
+        back = integrate_flow_map(grid_solution, x0, times[::-1], dt=0.005).final
+        errors.append(np.sqrt(np.mean(np.sum((back - ref.flow_map(0.0, x0, t0=0.6)) ** 2, 1))))
+    print(f"\ngrid export: backward flow-map RMS {errors}")
+    assert errors[0] < 5e-4 and errors[0] / errors[1] > 3
+    coarse = lagrangian_porous_solve(eq, lambda x: ref.density(0.0, x), *BOX, 0.1, [0.0, 0.6])
+    fine = lagrangian_porous_solve(eq, lambda x: ref.density(0.0, x), *BOX, 0.05, [0.0, 0.6])
+    value, kind = truth_flow_map_error(fine, coarse)
+    assert kind == "estimated" and value < 1e-8       # both exact up to RK4
+    with pytest.raises(ValueError, match="exact"):
+        truth_flow_map_error(fine)
+    with pytest.raises(ValueError, match="kappa I"):
+        aniso = lagrangian_porous_solve(PorousMedium(m=2.0, kappa=0.0, dim=2),
+                                        lambda x: ref.density(0.0, x), *BOX, 0.1, [0.0, 0.1],
+                                        K=DRIFTS["anisotropic"])
+        aniso.to_grid_solution(Grid.cube(1.0, 16, 2))
+
+
+@pytest.mark.slow
+def test_second_order_four_levels():
+    """The full refinement study of the docs table (h = 0.1 ... 0.0125, about a minute):
+    orders 2.05 and 2.03."""
+    eq = PorousMedium(m=2.0, D=1.0, kappa=1.0, dim=2)
+    rho0 = perturbed_rho0(eq)
+    sols = [lagrangian_porous_solve(eq, rho0, *BOX, h, [0.0, 1.0])
+            for h in (0.1, 0.05, 0.025, 0.0125)]
+    rows = common_nodes(sols, np.array(BOX[0]))
+    X = [s.positions[-1][r] for s, r in zip(sols, rows)]
+    w = sols[0].node_mass[rows[0]]
+    d = [mass_weighted_rms(X[i], X[i + 1], w) for i in range(3)]
+    orders = np.log2(np.array(d[:-1]) / d[1:])
+    print(f"\nfour levels: differences {d}, orders {orders}")
+    assert np.all(orders >= 1.8)

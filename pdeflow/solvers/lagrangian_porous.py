@@ -43,7 +43,7 @@ from ..equations import PorousMedium
 from . import _kernels_lagrangian_porous as kernels
 
 __all__ = ["ReferenceGrid", "LagrangianSolution", "LagrangianVelocity", "lagrangian_porous_solve",
-           "mass_weighted_rms", "common_nodes", "richardson_flow_map_error"]
+           "mass_weighted_rms", "common_nodes", "richardson_flow_map_error", "truth_flow_map_error"]
 
 #: Chebyshev radius (cells) of the cloud of inside nodes that extrapolates a ghost value.
 GHOST_RADIUS = 3
@@ -449,6 +449,31 @@ class LagrangianSolution:
         """rho(times[k]) at the cell centres of a 2-D ``grid``, shape ``grid.shape``."""
         return self.density_at(k, grid.points()).reshape(grid.shape)
 
+    def to_grid_solution(self, grid):
+        """A :class:`~pdeflow.solvers.solution.GridSolution` on the 2-D ``grid`` (for what
+        takes grid truths: GridVelocity, perturbations, network targets): per output time the
+        density (:meth:`density_on_grid`, not renormalised: ``mass`` is its grid integral) and
+        the velocity at the cell centres (:meth:`velocity_at`; nearest node outside the moved
+        mesh). Needs K = kappa I (the grid solution's equation has a scalar kappa)."""
+        from .solution import GridSolution
+
+        if grid.dim != 2:
+            raise ValueError(f"grid must be 2-D, got dim {grid.dim}")
+        kappa = float(self.K[0, 0])
+        if not np.allclose(self.K, kappa * np.eye(2), rtol=0, atol=1e-14):
+            raise ValueError(f"to_grid_solution needs K = kappa I, got K = {self.K.tolist()}")
+        equation = PorousMedium(m=self.equation.m, D=self.equation.D, kappa=kappa, dim=2)
+        points = grid.points()
+        density = np.stack([self.density_on_grid(grid, k) for k in range(len(self.times))])
+        velocity = np.stack([np.moveaxis(self.velocity_at(k, points).reshape(grid.shape + (2,)),
+                                         -1, 0) for k in range(len(self.times))])
+        mass = np.array([grid.integrate(r) for r in density])
+        energy = np.array([equation.energy(r, grid) for r in density])
+        return GridSolution(equation=equation, grid=grid, times=self.times.copy(),
+                            density=density, velocity=velocity, face_velocity=(), mass=mass,
+                            energy=energy, diagnostics={"source": "lagrangian", "h": float(
+                                self.reference.h), "nodes": self.reference.n_nodes})
+
 
 class LagrangianVelocity:
     """v(t, x) of a :class:`LagrangianSolution` at any points and times in [times[0],
@@ -538,6 +563,23 @@ def lagrangian_porous_solve(equation: PorousMedium, rho0, lower, upper, h, times
                    "ghosts": ref.n_ghosts, "cpu_seconds": _time.process_time() - start}
     return LagrangianSolution(equation, K, ref, times, positions, velocity, density, pressure,
                               diagnostics)
+
+
+def truth_flow_map_error(solution: LagrangianSolution, coarse: LagrangianSolution | None = None,
+                         exact=None, time_index: int = -1) -> tuple[float, str]:
+    """(error, kind) of the nodes' flow map at ``times[time_index]``: the mass-weighted RMS
+    distance to ``exact.flow_map(t, xi, t0=times[0])`` (kind "exact") when a closed form is
+    given, else :func:`richardson_flow_map_error` against ``coarse`` (kind "estimated")."""
+    t = float(solution.times[time_index])
+    if exact is not None:
+        xi = solution.reference.xi
+        target = exact.flow_map(t, xi, t0=float(solution.times[0]))
+        return mass_weighted_rms(solution.positions[time_index], target,
+                                 solution.node_mass), "exact"
+    if coarse is None:
+        raise ValueError("give exact (a closed form with .flow_map) or coarse (a companion "
+                         "solve on a lattice of spacing 2h)")
+    return richardson_flow_map_error(solution, coarse, time_index=time_index), "estimated"
 
 
 def mass_weighted_rms(a, b, weights) -> float:
