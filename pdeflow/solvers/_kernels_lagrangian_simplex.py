@@ -1,4 +1,4 @@
-"""numba kernel of the moving-simplex porous-medium scheme. Private: see :mod:`lagrangian_simplex`."""
+"""numba kernel of the moving-simplex porous scheme. Private: see :mod:`lagrangian_simplex`."""
 import numba
 from numba import njit
 

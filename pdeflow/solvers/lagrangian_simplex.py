@@ -91,7 +91,8 @@ def _mesh(rho0, lower, upper, h):
 def simplex_porous_solve(equation: PorousMedium, rho0, lower, upper, h, times, K=None,
                          cfl: float = 0.5) -> SimplexSolution:
     """Solve the 2-D porous medium from ``rho0`` (convex support) on a moving triangle mesh of
-    spacing ``h``; arguments as :func:`~pdeflow.solvers.lagrangian_porous.lagrangian_porous_solve`."""
+    spacing ``h``; arguments as
+    :func:`~pdeflow.solvers.lagrangian_porous.lagrangian_porous_solve`."""
     from .flow_map import integrate_flow_map
 
     if not isinstance(equation, PorousMedium):
