@@ -905,6 +905,13 @@ class AnisotropicBarenblatt:
         x = y + self._state(t)[2]
         return np.where((level > 0)[:, None], 2.0 * y @ A, 0.0) - x @ self.K
 
+    def affine_velocity(self, t: float, x) -> np.ndarray:
+        """(2A - K)(x - mu) - K mu at every x, (n, d): :meth:`velocity` inside the support and
+        its affine continuation outside (the field whose flow :meth:`flow_map` is everywhere;
+        smooth across the front, so RK stages that stray past it see no jump)."""
+        y, A, _, _ = self._centred(t, x)
+        return 2.0 * y @ A - (y + self._state(t)[2]) @ self.K
+
     def score(self, t: float, x) -> np.ndarray:
         """grad log rho = -2/(m-1) A (x - mu) / P inside the support, NaN outside; (n, d)."""
         y, A, _, level = self._centred(t, x)
@@ -1030,7 +1037,8 @@ class DisjointBarenblattMixture:
     |v| <= e ((2a + |K|) R(t) + |K| |mu(t)|), R the largest semi-axis; so no contact happens
     within gap / (V_1 + V_2). :attr:`contact_time` is t_lo (the valid times are [0, t_lo]).
 
-    Attributes: ``components``, ``dim``, ``m``, ``D``, ``K``, ``mass`` (sum), ``weights``
+    Attributes: ``components``, ``dim``, ``m``, ``D``, ``K``, ``mass`` (sum) and ``log_mass``,
+    ``weights``
     (mass fractions), ``contact_time``, ``contact_bracket`` (t_lo, t_hi), ``contact_pair``
     (i, j) or None, ``valid_until`` = min(contact_time, horizon).
     """
@@ -1054,9 +1062,10 @@ class DisjointBarenblattMixture:
         self.horizon = _check_positive("horizon", horizon)
         self.rtol = _check_positive("rtol", rtol)
         self.dim, self.m, self.D, self.K = first.dim, first.m, first.D, first.K
-        masses = np.array([c.mass for c in components])
-        self.mass = float(masses.sum())
-        self.weights = masses / self.mass
+        log_masses = np.array([c.log_mass for c in components])
+        self.log_mass = float(_logsumexp(log_masses, axis=0))
+        self.mass = math.exp(self.log_mass)
+        self.weights = np.exp(log_masses - self.log_mass)     # finite where masses underflow
         for i in range(len(components)):
             for j in range(i + 1, len(components)):
                 sep = self._pair_separation(i, j, 0.0)[0]
@@ -1189,6 +1198,25 @@ class DisjointBarenblattMixture:
     def velocity(self, t: float, x) -> np.ndarray:
         """The velocity of the component whose support holds x; -K x outside all; (n, d)."""
         return self._by_component(t, x, "velocity", lambda y: -(y @ self.K))
+
+    def nearest_component(self, t: float, x) -> np.ndarray:
+        """Index (n,) of the component with the smallest relative level (x-mu_k)^T A_k
+        (x-mu_k) / c_k at t: the component whose support holds x, if any."""
+        t = self._check(t)
+        levels = np.stack([comp.relative_level(t, x) for comp in self.components], axis=1)
+        return np.argmin(levels, axis=1)
+
+    def extended_velocity(self, t: float, x) -> np.ndarray:
+        """:meth:`velocity` inside the supports; outside them the affine continuation
+        (:meth:`AnisotropicBarenblatt.affine_velocity`) of the :meth:`nearest_component`:
+        smooth across each front, for integrators whose stages may stray past it; (n, d)."""
+        index = self.nearest_component(t, x)
+        x = _as_points(x, self.dim)
+        out = np.empty_like(x)
+        for k in np.unique(index):
+            rows = index == k
+            out[rows] = self.components[k].affine_velocity(t, x[rows])
+        return out
 
     def score(self, t: float, x) -> np.ndarray:
         """grad log rho of the component whose support holds x; NaN outside all; (n, d)."""
