@@ -576,8 +576,9 @@ def _check_matrix(name: str, value, dim: int, symmetric: bool = True) -> np.ndar
     if symmetric:
         scale = max(float(np.abs(mat).max()), np.finfo(float).tiny)
         if float(np.abs(mat - mat.T).max()) > 1e-12 * scale:
-            raise ValueError(f"{name} must be symmetric (|{name} - {name}^T| <= 1e-12 max|{name}|), "
-                             f"got an asymmetry of {float(np.abs(mat - mat.T).max()):.3e}")
+            raise ValueError(f"{name} must be symmetric (|{name} - {name}^T| <= 1e-12 "
+                             f"max|{name}|), got an asymmetry of "
+                             f"{float(np.abs(mat - mat.T).max()):.3e}")
         mat = 0.5 * (mat + mat.T)
     return mat
 
@@ -665,7 +666,7 @@ class AnisotropicBarenblatt:
             raise ValueError(f"c0 must be a finite number > 0 (the initial central pressure), "
                              f"got {c0}")
         K = np.zeros((dim, dim)) if K is None else _check_matrix("K", K, dim)
-        center = (np.zeros(dim) if center is None else np.asarray(center, dtype=np.float64))
+        center = (np.zeros(dim) if center is None else np.array(center, dtype=np.float64))
         if center.shape != (dim,) or not np.all(np.isfinite(center)):
             raise ValueError(f"center must be a finite ({dim},) vector, got shape {center.shape}")
         self.m, self.dim = m, dim

@@ -438,7 +438,8 @@ def test_mixture_solves_the_pde_and_flows_by_component(dim):
                                   mix.component_index(0.0, x0))
     assert np.isnan(mix.flow_map(t, np.full((1, dim), 50.0))).all()
     assert np.isnan(mix.score(t, np.full((1, dim), 50.0))).all()
-    np.testing.assert_allclose(mix.velocity(t, np.full((1, dim), 50.0)), -np.full((1, dim), 50.0) @ K)
+    far = np.full((1, dim), 50.0)
+    np.testing.assert_allclose(mix.velocity(t, far), -far @ K)
     assert math.isclose(mix.mass, sum(c.mass for c in comps), rel_tol=1e-14)
     assert math.isclose(mix.support_volume(t), sum(c.support_volume(t) for c in comps),
                         rel_tol=1e-14)
@@ -452,3 +453,13 @@ def test_mixture_samples_follow_the_masses():
     x = mix.sample(1.0, n, seed=4)
     share = np.bincount(mix.component_index(1.0, x), minlength=3) / n
     np.testing.assert_allclose(share, [0.2, 0.5, 0.3], atol=5 * math.sqrt(0.25 / n))
+
+
+def test_inputs_are_copied_not_frozen():
+    A0, K, centre = spd(2, 1), symmetric(2, 2), np.array([0.5, -0.5])
+    flow = AnisotropicBarenblatt(2.0, A0, 1.0, K=K, center=centre)
+    centre[0] = 9.0                                  # the caller's arrays stay theirs
+    A0[0, 0] = 9.0
+    assert flow.center[0] == 0.5 and flow.A0[0, 0] != 9.0
+    with pytest.raises(ValueError):
+        flow.center[0] = 1.0
