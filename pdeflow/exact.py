@@ -1041,7 +1041,7 @@ class DisjointBarenblattMixture:
     Attributes: ``components``, ``dim``, ``m``, ``D``, ``K``, ``mass`` (sum) and ``log_mass``,
     ``weights``
     (mass fractions), ``contact_time``, ``contact_bracket`` (t_lo, t_hi), ``contact_pair``
-    (i, j) or None, ``valid_until`` = min(contact_time, horizon).
+    (i, j) or None, ``valid_until`` = min(contact_time, horizon) (inf for one component).
     """
 
     def __init__(self, components, horizon: float = 100.0, rtol: float = 1e-10):
@@ -1081,7 +1081,9 @@ class DisjointBarenblattMixture:
                 if bracket is not None and bracket[0] < self.contact_time:
                     self.contact_time, self.contact_bracket = bracket[0], bracket
                     self.contact_pair = (i, j)
-        self.valid_until = min(self.contact_time, self.horizon)
+        # one component is an AnisotropicBarenblatt: valid for every t >= 0
+        self.valid_until = (math.inf if len(components) == 1
+                            else min(self.contact_time, self.horizon))
 
     # -- the contact time --------------------------------------------------------------------
     def _pair_separation(self, i, j, t):

@@ -463,3 +463,12 @@ def test_inputs_are_copied_not_frozen():
     assert flow.center[0] == 0.5 and flow.A0[0, 0] != 9.0
     with pytest.raises(ValueError):
         flow.center[0] = 1.0
+
+
+def test_one_component_mixture_has_no_contact():
+    flow = AnisotropicBarenblatt(2.0, spd(2, 3), 1.0, center=[0.2, 0.1])
+    mix = DisjointBarenblattMixture([flow], horizon=1.0)
+    assert mix.contact_time == math.inf and mix.valid_until == math.inf
+    x = flow.sample(5.0, 20, seed=1)
+    np.testing.assert_array_equal(mix.density(5.0, x), flow.density(5.0, x))
+    np.testing.assert_array_equal(mix.flow_map(5.0, x, t0=5.0), flow.flow_map(5.0, x, t0=5.0))
