@@ -293,6 +293,64 @@ def _add_trajectory_parser(sub):
     p.set_defaults(func=_trajectory)
 
 
+def _curvature(args) -> int:
+    import numpy as np
+
+    from .plotting import curvature_report
+
+    try:
+        path = Path(args.points)
+        if not path.is_file() or path.suffix not in (".npy", ".npz", ".csv"):
+            raise ValueError(f"points must be an existing .npy, .npz or .csv file, got "
+                             f"{args.points!r}")
+        exact = boundary = None
+        if path.suffix == ".npz":
+            with np.load(path, allow_pickle=False) as f:
+                unknown = sorted(set(f.files) - {"points", "exact", "boundary"})
+                if unknown or "points" not in f.files:
+                    raise ValueError(f"{path.name} must hold 'points' (N, D) and optionally "
+                                     f"'exact', 'boundary' (N,); found {sorted(f.files)}")
+                points = f["points"]
+                exact = f["exact"] if "exact" in f.files else None
+                boundary = f["boundary"] if "boundary" in f.files else None
+        elif path.suffix == ".csv":
+            points = np.loadtxt(path, delimiter=",", ndmin=2)
+        else:
+            points = np.load(path, allow_pickle=False)
+        if args.exact:
+            exact = np.load(args.exact, allow_pickle=False)
+        which = args.estimators or ["diffusion", "ball_volume", "quadric"]
+        report = curvature_report(points, args.dim, args.out, exact=exact, boundary=boundary,
+                                  which=which, name=args.name or path.stem)
+    except (ValueError, TypeError, OSError) as err:
+        print(f"pdeflow curvature: error: {err}", file=sys.stderr)
+        return 2
+    print(report["table"])
+    print(f"wrote {report['markdown']}, {report['figure']} and {report['arrays']}")
+    return 0
+
+
+def _add_curvature_parser(sub):
+    p = sub.add_parser(
+        "curvature", help="curvature estimators on your point cloud: table + figure",
+        description="Scalar curvature of a sampled manifold by local quadric fitting, signed "
+                    "diffusion curvature and Hickok-Blumberg ball volumes, scored against the "
+                    "exact R when given (docs/point_cloud_curvature.md).")
+    p.add_argument("points", help="points (N, D): .npy, .csv, or .npz with 'points' and "
+                                  "optional 'exact' (N,) and 'boundary' (N,, distance to the "
+                                  "boundary)")
+    p.add_argument("--dim", type=int, required=True, metavar="INT",
+                   help="intrinsic dimension, 1 <= dim <= D (quadric fitting is checked for 2)")
+    p.add_argument("--exact", metavar="PATH", help="exact scalar curvature (N,) as .npy "
+                                                   "(default: none)")
+    p.add_argument("--estimators", type=_list(str), metavar="LIST",
+                   help="comma-separated from diffusion, ball_volume, quadric (default: all)")
+    p.add_argument("--name", help="output file stem (default: the points file's stem)")
+    p.add_argument("--out", default="results", metavar="DIR",
+                   help="output folder for NAME.md, NAME.png, NAME.npz (default: results)")
+    p.set_defaults(func=_curvature)
+
+
 _NUMBER_LIST = re.compile(r"^-[0-9.]")
 
 
