@@ -157,12 +157,6 @@ def boundary_predictor(twin_estimate, twin_boundary, boundary, bins: int = 20) -
     return np.interp(boundary, centre, value)
 
 
-def _partial(a, b, c) -> float:
-    """Partial correlation of a and b given c (Pearson)."""
-    rab, rac, rbc = (np.corrcoef(u, v)[0, 1] for u, v in ((a, b), (a, c), (b, c)))
-    return float((rab - rac * rbc) / np.sqrt(max((1 - rac ** 2) * (1 - rbc ** 2), 1e-300)))
-
-
 def cloud_scores(estimate, exact=None, *, boundary=None, points=None, twin=None,
                  twin_estimate=None, tau: float = 0.1) -> dict:
     """Scores of one estimate (N,) of one cloud, each beside its scale.
@@ -172,9 +166,11 @@ def cloud_scores(estimate, exact=None, *, boundary=None, points=None, twin=None,
     ``boundary``); with a flat twin (``twin`` a PointCloud, R = 0, ``twin_estimate`` on it):
     ``twin_mean``, ``twin_sd`` (the estimator's reading of R = 0), ``twin_negative`` (share of
     interior twin points read negative); with a boundary as well: ``r_boundary`` (Pearson of
-    the boundary-only predictor :func:`boundary_predictor` with R) and ``r_beyond`` (partial
-    correlation of the estimate with R given that predictor: the correlation beyond the
-    boundary)."""
+    the boundary-only predictor :func:`boundary_predictor` with R) and ``r_beyond`` =
+    ``pearson - r_boundary``, the correlation beyond what a flat surface with the same boundary
+    gives (on a closed surface ``r_beyond = pearson``). A partial correlation given the
+    predictor is not used: on surfaces of revolution R itself is a function of the boundary
+    distance, so it is undefined (0 / 0) exactly where the confound is worst."""
     est = np.asarray(estimate, dtype=np.float64)
     nan = float("nan")
     out = {"pearson": nan, "spearman": nan, "sign": nan, "sign_interior": nan,
@@ -197,9 +193,8 @@ def cloud_scores(estimate, exact=None, *, boundary=None, points=None, twin=None,
         if exact is not None and boundary is not None and twin.boundary is not None \
                 and np.ptp(exact) > 0:
             pred = boundary_predictor(t_est, twin.boundary, boundary)
-            out["r_boundary"] = float(pearsonr(pred, exact)[0]) if np.ptp(pred) > 0 else nan
-            out["r_beyond"] = _partial(est, np.asarray(exact), pred) if np.ptp(pred) > 0 \
-                else out["pearson"]
+            out["r_boundary"] = float(pearsonr(pred, exact)[0]) if np.ptp(pred) > 0 else 0.0
+            out["r_beyond"] = out["pearson"] - out["r_boundary"]
         elif exact is not None:
             out["r_beyond"] = out["pearson"]
     return out
