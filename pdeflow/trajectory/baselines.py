@@ -24,7 +24,7 @@ from tqdm import tqdm
 from ._flows import NeuralFlow, sample_batch, show_progress
 from .energy import truth_energy
 from .losses import ot_plan
-from .snapshots import _locate
+from .snapshots import _locate, flow_energy
 
 __all__ = ["OTCFM", "DisplacementInterpolation", "Oracle"]
 
@@ -223,7 +223,12 @@ class Oracle:
         return self.flow.push(np.asarray(x0, dtype=np.float64), times)
 
     def kinetic_energy(self, x0, times) -> float:
-        """The truth's energy ``data.truth_energy`` (x0 must be the truth particles)."""
+        """The truth's energy over [times[0], times[-1]] from x0: by converged quadrature of the
+        flow (:func:`~pdeflow.trajectory.snapshots.flow_energy`), or, without a flow, the
+        data's ``truth_energy`` (x0 must then be the truth particles)."""
+        if self.flow is not None:
+            return flow_energy(self.flow.velocity, self.flow.push, np.asarray(x0, float),
+                               np.asarray(times, float))[0]
         if self.data is None:
             raise ValueError("call fit(data) before kinetic_energy")
         return truth_energy(self.data)
