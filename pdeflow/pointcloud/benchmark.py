@@ -242,7 +242,7 @@ def surface_study(estimators: Estimators, surfaces: Sequence[str] = tuple(SURFAC
                   which: Sequence[str] = ESTIMATORS) -> List[dict]:
     """Rows ``{surface, noise, estimator, pearson, spearman, sign, sign_interior, r_boundary,
     r_beyond, twin_mean, twin_sd, twin_negative (+ _sd), published}``: each sampling draws the
-    surface and its flat twin (:func:`_twins`, the same N and noise); with ``keep_first`` each
+    surface and its flat twin (``_twins()``, the same N and noise); with ``keep_first`` each
     row also holds the first sampling's cloud and estimate (for figures)."""
     rows = []
     twins = _twins()

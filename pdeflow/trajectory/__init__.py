@@ -8,12 +8,12 @@ from .metrics import evaluate, heldout_distances, kinetic_energy_report, traject
 from .mioflow import MIOFlow
 from .snapshots import PROBLEMS, SnapshotData, TrueFlow, load_snapshots, make_snapshots, \
     rotational_drift, save_snapshots, true_flow
-from .table import BUDGETS, FULL_BUDGET, QUICK_BUDGET, TABLE_PROBLEMS, format_table, run_table
+from .table import BUDGETS, FULL_BUDGET, QUICK_BUDGET, TABLE_PROBLEMS, format_table, \
+    run_table  # the dicts stay importable here; documented in pdeflow.trajectory.table
 from .user import load_arrays, snapshot_data
 
 __all__ = [
-    "SnapshotData", "snapshot_data", "load_arrays", "TrueFlow", "PROBLEMS", "run_table",
-    "format_table", "TABLE_PROBLEMS", "QUICK_BUDGET", "FULL_BUDGET", "BUDGETS",
+    "SnapshotData", "snapshot_data", "load_arrays", "TrueFlow", "run_table", "format_table",
     "trajectory_references", "training_bound", "converged_energy", "make_snapshots",
     "save_snapshots", "load_snapshots", "true_flow",
     "rotational_drift", "ot_loss", "density_loss", "kinetic_energy", "MIOFlow",
