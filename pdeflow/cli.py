@@ -246,8 +246,9 @@ def _trajectory(args) -> int:
     try:
         seeds = args.seeds or [0]
         if args.data in PROBLEMS:
-            if args.velocity:
-                raise ValueError("--velocity is for your own data, not a built-in problem")
+            if args.velocity or args.held_out is not None:
+                raise ValueError("--velocity and --held-out are for your own data, not a "
+                                 "built-in problem")
             data, name = args.data, args.name or args.data
         else:
             arrays = load_arrays(args.data)
@@ -278,7 +279,8 @@ def _add_trajectory_parser(sub):
                    help="true velocity v(t, x) -> (n, d), from a module or FILE.py (default: "
                         "none; then the file must hold the true trajectories)")
     p.add_argument("--held-out", type=int, metavar="INT",
-                   help="interior observation index 1..K-2 left out of training (default: none)")
+                   help="interior observation index 1..K-2 left out of training, for your data "
+                        "(default: none; built-in problems: K = 6 with index 3 held out)")
     p.add_argument("--substeps", type=int, default=4, metavar="INT",
                    help="truth times per observation interval when integrating --velocity "
                         "(default: 4)")

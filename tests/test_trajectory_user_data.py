@@ -210,3 +210,16 @@ def test_progress_bars_only_on_a_terminal(capsys):
     assert "OT-CFM" not in capsys.readouterr().err
     OTCFM(steps=2, batch_size=16).fit(data, progress=True)
     assert "OT-CFM" in capsys.readouterr().err
+
+
+def test_user_data_roundtrip_without_optional_arrays(tmp_path):
+    from pdeflow.trajectory import load_arrays, load_snapshots, save_snapshots
+    times, snaps = spiral_arrays(n=20)
+    grid = refine(times, 2)
+    truth = np.stack([snaps[0] @ expm(A * t).T for t in grid])
+    data = snapshot_data(times, snaps, held_out=2, truth_times=grid, truth_positions=truth)
+    back = load_snapshots(save_snapshots(tmp_path / "u.h5", data))
+    assert back.truth_velocities is None and back.reference is None
+    assert back.truth_energy == data.truth_energy and back.held_out == 2
+    arrays = load_arrays(tmp_path / "u.h5")
+    np.testing.assert_array_equal(arrays["truth_positions"], truth)
