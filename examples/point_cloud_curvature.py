@@ -132,24 +132,25 @@ def figure(rows, cap, embeds, path_curv: str, path_flat: str) -> None:
 
     firsts = {r["estimator"]: r["first"] for r in rows
               if r["surface"] == "torus" and r["noise"] == 0.0}
-    fig = plt.figure(figsize=(14, 8))
-    cloud = firsts["diffusion"][0]
-    ax = fig.add_subplot(2, 3, 1, projection="3d")
+    cols = 1 + len(firsts)
+    fig = plt.figure(figsize=(4.7 * cols, 8))
+    cloud = next(iter(firsts.values()))[0]
+    ax = fig.add_subplot(2, cols, 1, projection="3d")
     s = ax.scatter(*cloud.points.T, c=cloud.scalar, s=3, cmap="coolwarm")
     ax.set_title("torus, exact R")
     fig.colorbar(s, ax=ax, shrink=0.6)
     for k, (w, (cl, est)) in enumerate(firsts.items()):
-        ax = fig.add_subplot(2, 3, 2 + k, projection="3d")
+        ax = fig.add_subplot(2, cols, 2 + k, projection="3d")
         s = ax.scatter(*cl.points.T, c=est, s=3, cmap="coolwarm")
         ax.set_title(f"torus, {w} estimate")
         fig.colorbar(s, ax=ax, shrink=0.6)
-        ax = fig.add_subplot(2, 3, 5 + k)
+        ax = fig.add_subplot(2, cols, cols + 2 + k)
         ax.scatter(cl.scalar, est, s=2, alpha=0.4)
         r = np.corrcoef(cl.scalar, est)[0, 1]
         ax.set_xlabel("exact R")
         ax.set_ylabel(f"{w} estimate")
         ax.set_title(f"Pearson r = {r:.3f}")
-    ax = fig.add_subplot(2, 3, 4)
+    ax = fig.add_subplot(2, cols, cols + 1)
     ax.hist(cloud.scalar, 40)
     ax.set_xlabel("exact R on the torus (uniform in area)")
     fig.tight_layout()
