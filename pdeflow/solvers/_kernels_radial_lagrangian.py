@@ -104,16 +104,15 @@ def velocity_jacobian(x, v, log_dv0, log_rho0_mid, dim, m, D, kappa, left_front,
 def node_log_jacobian(x, r0, dim, left_front, out):
     """log of the pointwise volume ratio J_i = (x_i / r0_i)^(d-1) dX/ds / (dr0/ds) at the nodes
     (second-order differences: centred inside, one-sided at the ends; at the radial origin the odd
-    extension, X ~ a s + b s^3, gives dX/ds = (8 X_1 - X_2) / 6 per label step)."""
+    extension, X ~ a s + b s^3, gives dX/dr0 = (8 X_1 - X_2) / (8 r0_1 - r0_2))."""
     n = x.shape[0]
-    h0 = r0[1] - r0[0]
     for i in range(n):
         if i == 0:
             if left_front:
                 slope = (-3.0 * x[0] + 4.0 * x[1] - x[2]) / (-3.0 * r0[0] + 4.0 * r0[1] - r0[2])
                 out[i] = math.log(slope)
             else:
-                slope = (8.0 * x[1] - x[2]) / (6.0 * h0)
+                slope = (8.0 * x[1] - x[2]) / (8.0 * r0[1] - r0[2])
                 out[i] = dim * math.log(slope)
             continue
         if i == n - 1:
