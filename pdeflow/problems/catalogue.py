@@ -13,6 +13,9 @@ The names:
     exact: the empirical-score flow of 1000 seeded points (smoothed by 0.01) under VP.
 ``heat-mixture-{d}d``, ``fp-mixture-{d}d``, ``porous-mixture-{d}d``, ``porous-dimaware-{d}d``
     certified, d = 1-3 (:mod:`~pdeflow.problems.certified`).
+``porous-radial-{d}d``, ``porous-radial-dimaware-{d}d``
+    certified, any d in 1-128: a radial core and two shells merging under the confined porous
+    medium, m = 2 or 1 + 1/d, Lagrangian truth (:mod:`~pdeflow.problems.porous_radial`).
 """
 from __future__ import annotations
 
@@ -20,7 +23,7 @@ import re
 
 from ..equations import EDM, VE, VP, FlowMatching, FokkerPlanckConvention, SubVP
 from ..exact import GaussianMixture
-from . import certified
+from . import certified, porous_radial
 from .base import ExactMixtureProblem, Problem
 from .mixtures import MIXTURES
 
@@ -79,6 +82,8 @@ def _parse(name: str):
     family, dim = match["family"], int(match["dim"])
     if family in certified.FAMILIES:
         return ("certified", family, dim)
+    if family in porous_radial.FAMILIES:
+        return ("radial", family, dim)
     for convention in CONVENTION_SETTINGS:
         for mixture in MIXTURES:
             if family == f"{convention}-{mixture}":
@@ -103,6 +108,10 @@ def get(name: str, **options) -> Problem:
         if dim not in (1, 2, 3):
             raise ValueError(f"certified problems exist in 1-3 D, got {name!r}")
         return certified.FAMILIES[family](dim, **options)
+    if kind == "radial":
+        if not 1 <= dim <= 128:
+            raise ValueError(f"radial porous problems exist in 1-128 D, got {name!r}")
+        return porous_radial.FAMILIES[family](dim, **options)
     if kind == "empirical":
         return _empirical_problem(family, **options)
     if options:
@@ -128,6 +137,7 @@ def _entries():
                                   "FV truth (velocity only)",
                 "porous-dimaware": "confined porous medium m = 1 + 1/d from the 3-component "
                                    "mixture, FV truth (velocity only)"}[family]
+    yield from porous_radial.entries(LISTED_DIMS)
 
 
 def names() -> list:
