@@ -239,3 +239,26 @@ def test_order_study(kind, d):
                 order = math.log2(getattr(previous, name)[-1] / getattr(error, name)[-1])
                 assert order >= MIN_ORDER, (cells, name, order)
         previous = error
+
+
+def test_hdf5_round_trip(tmp_path):
+    from pdeflow.io import load_radial_solution, load_solution, save_radial_solution
+
+    solution, closed = solve("confined", 8, 32, nt=4, certify=True)
+    path = save_radial_solution(tmp_path / "radial.h5", solution)
+    loaded = load_radial_solution(path)
+    assert loaded.equation == solution.equation and loaded.geometry == "radial"
+    for name in ("labels", "masses", "times", "positions", "velocity_nodes", "density_nodes"):
+        np.testing.assert_array_equal(getattr(loaded, name), getattr(solution, name))
+    for name in ("flow_map_rms", "front", "density_l1"):
+        np.testing.assert_array_equal(getattr(loaded.error_estimate, name),
+                                      getattr(solution.error_estimate, name))
+    assert loaded.error_estimate.cells == (32, 16) and loaded.error_estimate.order == 2.0
+    assert loaded.companion.cells == 16 and loaded.provenance["cells"] == 32
+    t = 0.5 * (solution.times[1] + solution.times[2])
+    x = solution.sample(t, 50, seed=0)
+    np.testing.assert_allclose(loaded.velocity(t, x), solution.velocity(t, x), rtol=1e-13,
+                               atol=1e-13)
+    np.testing.assert_allclose(loaded.sample(t, 50, seed=0), x, rtol=1e-13, atol=1e-13)
+    with pytest.raises(ValueError, match="radial_lagrangian"):
+        load_solution(path)
