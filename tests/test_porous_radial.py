@@ -117,3 +117,30 @@ def test_high_dimensions_solve(request):
         assert np.all(np.isfinite(s.error_estimate.flow_map_max))
         x = p.sample(p.T, 20, 0)
         assert x.shape == (20, 128) and np.all(np.isfinite(p.velocity(p.T, x)))
+
+
+MODEL_FILE = """
+from pdeflow.problems import get
+
+def factory():
+    problem = get("porous-radial-8d", cells=64)
+    return lambda t, x: problem.velocity(t, x) + 0.01
+"""
+
+
+def test_command_line_validate_and_problems(tmp_path, capsys):
+    import json
+
+    from pdeflow.cli import main
+
+    model = tmp_path / "radialmodel.py"
+    model.write_text(MODEL_FILE)
+    code = main(["validate", "--model", f"{model}:factory", "--kind", "velocity", "--problem",
+                 "porous-radial-8d", "--out", str(tmp_path / "out"), "--json",
+                 str(tmp_path / "r.json"), "--samples", "100", "--seed", "1", "--quiet"])
+    assert code == 0
+    summary = json.loads((tmp_path / "r.json").read_text())
+    assert summary["problem"] == "porous-radial-8d" and summary["eps2_velocity"] > 0
+    assert main(["problems"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert any(line.startswith("porous-radial-dimaware-128d") for line in lines)
