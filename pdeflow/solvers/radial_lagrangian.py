@@ -22,7 +22,7 @@ Discretisation (docs/radial_lagrangian.md):
   inside, the one-sided second-order derivative at the front (where p = 0) and v = 0 at the origin.
 * Time: the 2-stage, L-stable, stiffly accurate SDIRK method of order 2 (Alexander 1977,
   gamma = 1 - 1/sqrt 2), Newton on the banded Jacobian at each stage. The explicit integrators of
-  :mod:`flow_map` would need steps ~ h^2 (measured in docs/radial_lagrangian.md); this one takes
+  :mod:`pdeflow.solvers.flow_map` would need steps ~ h^2 (measured in docs/radial_lagrangian.md); this one takes
   steps ~ h, so time and space errors both scale as N^-2.
 
 Geometry ``"line"`` (d = 1, support [a, b]): both ends are free boundaries, so any 1-D data with
