@@ -36,9 +36,9 @@ def case(kind, d):
 def solve(kind, d, cells):
     closed, t0, t1 = case(kind, d)
     e1 = np.eye(d)[0]
-    solution = solve_radial_lagrangian(closed.equation, lambda r: closed.density(t0, r[:, None] * e1),
-                                       closed.support_radius(t0), [t0, t1], cells=cells,
-                                       label_map=label_map)
+    solution = solve_radial_lagrangian(
+        closed.equation, lambda r: closed.density(t0, r[:, None] * e1), closed.support_radius(t0),
+        [t0, t1], cells=cells, label_map=label_map)
     return solution, closed
 
 

@@ -168,7 +168,7 @@ class RadialPorousProblem(Problem):
         return self.solution.sample(self.check_time(t), n, seed)
 
     def velocity_truth_error(self, t: float, x):
-        """Richardson estimate of |v_truth - v| per point, (n,): ``|v_N - v_{N/2}| / 3``."""
+        """Richardson estimate of ``|v_truth - v|`` per point, (n,): ``|v_N - v_{N/2}| / 3``."""
         solution = self.solution
         factor = solution.error_estimate.factor
         difference = (self._per_time(solution, t, x, "velocity")

@@ -21,9 +21,10 @@ Discretisation (docs/radial_lagrangian.md):
 * Velocity: ``v_i = -D dp/dr - kappa X_i`` with the centred difference of the cell pressures
   inside, the one-sided second-order derivative at the front (where p = 0) and v = 0 at the origin.
 * Time: the 2-stage, L-stable, stiffly accurate SDIRK method of order 2 (Alexander 1977,
-  gamma = 1 - 1/sqrt 2), Newton on the banded Jacobian at each stage. The explicit integrators of
-  :mod:`pdeflow.solvers.flow_map` would need steps ~ h^2 (measured in docs/radial_lagrangian.md); this one takes
-  steps ~ h, so time and space errors both scale as N^-2.
+  gamma = 1 - 1/sqrt 2), Newton on the banded Jacobian at each stage. The explicit integrators
+  of :mod:`pdeflow.solvers.flow_map` would need steps ~ h^2 (measured in
+  docs/radial_lagrangian.md); this one takes steps ~ h, so time and space errors both scale as
+  N^-2.
 
 Geometry ``"line"`` (d = 1, support [a, b]): both ends are free boundaries, so any 1-D data with
 one interval of support (positive inside) is covered, symmetric or not.
@@ -67,16 +68,20 @@ class RadialError:
     ``method`` is ``"richardson"`` (an estimate from a companion solve with half the cells, see
     :func:`radial_error_estimate`) or ``"exact"`` (against a closed form, :func:`exact_error`).
 
-    flow_map_rms : mass-weighted RMS over the nodes of |X_h - X| (length units);
-    flow_map_max : its maximum over the nodes, the front node included;
-    front : the front node's flow-map error (on the line the larger of the two fronts);
-    density_l1 : ``int |rho_h - rho| dx`` (mass units; the mass-weighted relative error times
-        the mass);
-    density_max_rel : the largest relative density error over the nodes (fronts excluded, where
-        both are 0); first order only, at the node next to a front (docs/radial_lagrangian.md);
-    density_sup : ``max |rho_h - rho| / max rho`` over the nodes;
-    order : the order p of the Richardson factor (None for exact); factor : 1 / (2^p - 1) (1 for
-        exact); cells : the cell counts compared; reference : what it was compared with.
+    Attributes
+    ----------
+    flow_map_rms, flow_map_max, front : (nt,) arrays
+        Mass-weighted RMS over the nodes of ``|X_h - X|`` (length units), its maximum over the
+        nodes (the front node included), and the front node's error (on the line the larger of
+        the two fronts).
+    density_l1, density_max_rel, density_sup : (nt,) arrays
+        ``int |rho_h - rho| dx`` (mass units: the mass-weighted relative error times the mass);
+        the largest relative error over the nodes (fronts excluded, where both are 0; first
+        order only, at the node next to a front, docs/radial_lagrangian.md); and
+        ``max |rho_h - rho| / max rho`` over the nodes.
+    order, factor, cells, reference : float or None, float, tuple, str
+        The order p of the Richardson factor (None for exact), the factor 1 / (2^p - 1) (1 for
+        exact), the cell counts compared, what it was compared with.
     """
 
     times: np.ndarray
@@ -106,19 +111,21 @@ class RadialLagrangianSolution:
 
     Attributes
     ----------
-    equation : PorousMedium (its ``dim`` is the dimension of the radial data).
-    geometry : ``"radial"`` (node 0 is the origin, the data are radial in R^dim) or ``"line"``
-        (dim = 1, both ends free).
-    labels : (N+1,) initial node positions r0_i (radii, or positions on the line).
-    masses : (N+1,) mass carried by each node (half of each adjacent cell; mass units; sums to
-        the total mass).
-    times : (nt,) output times, increasing, times[0] the start.
-    positions : (nt, N+1) the flow map at the nodes, X(t_k, r0_i).
-    velocity : (nt, N+1) node velocities (length / time).
-    density : (nt, N+1) density at the nodes (0 at a front).
-    provenance : dict (cells, steps, timings, method).
-    error_estimate : RadialError or None (set by ``certify=True``).
-    companion : the coarse solution the estimate was made with, or None.
+    equation, geometry : PorousMedium, str
+        What was solved (its dimension is that of the radial data) and where: ``"radial"``
+        (node 0 is the origin, the data are radial in R^dim) or ``"line"`` (dim = 1, both ends
+        free).
+    labels, masses : (N+1,) arrays
+        Initial node positions r0_i (radii, or positions on the line), and the mass each node
+        carries (half of each adjacent cell; they sum to the total mass).
+    times, positions : (nt,) and (nt, N+1) arrays
+        Output times (increasing, times[0] the start) and the flow map at the nodes,
+        X(t_k, r0_i).
+    velocity_nodes, density_nodes : (nt, N+1) arrays
+        Node velocities (length / time) and densities (0 at a front).
+    provenance, error_estimate, companion : dict, RadialError or None, solution or None
+        Cells, steps, timings and method; the Richardson estimate and the coarse solve it was
+        made with (set by ``certify=True``).
 
     Evaluation at arbitrary times in [times[0], times[-1]] is cubic Hermite in time (the node
     velocities are the positions' derivatives; velocity and pressure use the three-snapshot
@@ -212,7 +219,7 @@ class RadialLagrangianSolution:
         return x, np.sqrt((x ** 2).sum(axis=1))
 
     def _along(self, x, r, values):
-        """Radial magnitude -> vector: values * x / |x| (0 at the origin); line: as a column."""
+        """Radial magnitude -> vector: ``values * x / |x|`` (0 at the origin); line: as a column."""
         if self.geometry == "line":
             return values[:, None]
         out = np.zeros_like(x)
@@ -420,13 +427,14 @@ def _check_inputs(equation, support, times, cells, dt):
         if equation.dim != 1:
             raise ValueError(f"support (a, b) selects the line geometry, which needs dim = 1; "
                              f"got dim = {equation.dim} (give a radius for radial data)")
+        if len(support) != 2:
+            raise ValueError(f"support must be a radius or an interval (a, b), got {support!r}")
         lo, hi = (float(v) for v in support)
         geometry = "line"
     else:
         lo, hi = 0.0, float(support)
         geometry = "radial"
-    if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo and hi > 0 or geometry == "line"
-            and math.isfinite(lo) and math.isfinite(hi) and hi > lo):
+    if not (math.isfinite(lo) and math.isfinite(hi) and hi > lo):
         raise ValueError(f"support must be a radius > 0 or an interval (a, b) with a < b, got "
                          f"{support!r}")
     times = np.asarray(times, dtype=np.float64)
@@ -491,9 +499,9 @@ def solve_radial_lagrangian(equation: PorousMedium, density0, support, times, *,
     mid = 0.5 * (labels[:-1] + labels[1:])
     rho_mid = _evaluate(density0, mid, "density0")
     if np.any(rho_mid <= 0):
-        raise ValueError(f"density0 must be > 0 inside the support: {np.count_nonzero(rho_mid <= 0)}"
-                         f" of {cells} cell midpoints have density 0 (the solver needs one "
-                         "interval of support)")
+        raise ValueError(f"density0 must be > 0 inside the support: "
+                         f"{np.count_nonzero(rho_mid <= 0)} of {cells} cell midpoints have "
+                         "density 0 (the solver needs one interval of support)")
     rho_nodes0 = _evaluate(density0, labels, "density0")
     if radial and dim > 1:
         ratio = np.where(labels[1:] > 0, labels[:-1] / labels[1:], 0.0)
@@ -558,7 +566,8 @@ def solve_radial_lagrangian(equation: PorousMedium, density0, support, times, *,
 # ------------------------------------------------------------------------------------------
 def exact_error(solution: RadialLagrangianSolution, closed_form) -> RadialError:
     """Errors of ``solution`` against a closed form with ``flow_map(t, x, t0)`` and
-    ``density(t, x)`` (:class:`~pdeflow.exact.Barenblatt`, :class:`~pdeflow.exact.ConfinedBarenblatt`):
+    ``density(t, x)`` (:class:`~pdeflow.exact.Barenblatt`,
+    :class:`~pdeflow.exact.ConfinedBarenblatt`):
     the exact flow map of every node from times[0], and the exact density at the node's exact
     position (the Lagrangian density error)."""
     direction = np.zeros(solution.dim)
