@@ -49,16 +49,25 @@ class RadialPorousProblem(Problem):
 
     Parameters
     ----------
-    name, description : catalogue entries.
-    m : exponent > 1; dim : 1-128.
-    modes : (c, s, w) triples of the initial pressure bracket (see the module docstring).
-    t_min, T : the problem's interval (the data at t = 0 are solved from, as for the grid truths);
+    name, description : str
+        Catalogue entries.
+    m, dim : float, int
+        Exponent > 1; dimension 1-128.
+    modes : (k, 3) array
+        (c, s, w) triples of the initial bracket B (see the module docstring).
+    floor : float
+        eps > 0 of the bracket (the density contrast of the modes is at most ~ 1/eps).
+    t_min, T : float, optional
+        The problem's interval (the data at t = 0 are solved from, as for the grid truths);
         default T = 4 / lambda, lambda = d (m - 1) + 2 the relaxation rate of the confined
         Barenblatt (four e-folds), and t_min = T / 100.
-    cells : fine label intervals (even, >= 16); the companion solve has cells / 2.
-    n_snapshots : stored times, log-spaced in [T / 10^4, T] (plus t = 0): the first intervals
-        are short, so the solver's steps (at most T / (2 cells)) resolve the initial transient.
-    progress : tqdm bars during the solves.
+    cells : int
+        Fine label intervals (even, >= 16); the companion solve has cells / 2.
+    n_snapshots : int
+        Stored times, log-spaced in [T / 10^4, T] (plus t = 0): the first intervals are short,
+        so the solver's steps (at most T / (2 cells)) resolve the initial transient.
+    progress : bool
+        tqdm bars during the solves.
     """
 
     truth = "certified"

@@ -123,7 +123,7 @@ class RadialLagrangianSolution:
         X(t_k, r0_i).
     velocity_nodes, density_nodes : (nt, N+1) arrays
         Node velocities (length / time) and densities (0 at a front).
-    provenance, error_estimate, companion : dict, RadialError or None, solution or None
+    provenance, error_estimate, companion : dict, RadialError or None, RadialLagrangianSolution
         Cells, steps, timings and method; the Richardson estimate and the coarse solve it was
         made with (set by ``certify=True``).
 
@@ -459,25 +459,35 @@ def solve_radial_lagrangian(equation: PorousMedium, density0, support, times, *,
 
     Parameters
     ----------
-    equation : PorousMedium (m > 1, D, kappa, dim); dim is the dimension of the radial data.
-    density0 : callable ``rho0(r)``, radii (k,) -> densities (k,) at times[0]: > 0 inside the
-        support, 0 at its edge; for the line, positions (k,) -> densities (k,).
-    support : the initial support radius R0 (radial data in R^dim), or an interval ``(a, b)``
-        for general data on the line (dim must be 1; both ends are free boundaries).
-    times : (nt,) increasing output times; times[0] is the time of ``density0``.
-    cells : N, the number of label intervals (N + 1 nodes, node 0 the origin radially).
-    dt : maximum time step (each output interval is split into equal steps); default
+    equation : PorousMedium
+        m > 1, D, kappa; its dimension is that of the radial data (1-128).
+    density0 : callable
+        ``rho0(r)``, radii (k,) -> densities (k,) at times[0]: > 0 inside the support, 0 at its
+        edge; for the line, positions (k,) -> densities (k,).
+    support : float or (float, float)
+        The initial support radius R0 (radial data), or an interval ``(a, b)`` for general data
+        on the line (dimension 1; both ends are free boundaries).
+    times : (nt,) array
+        Increasing output times; times[0] is the time of ``density0``.
+    cells : int
+        N, the number of label intervals (N + 1 nodes, node 0 the origin radially).
+    dt : float, optional
+        Maximum time step (each output interval is split into equal steps); default
         ``(times[-1] - times[0]) / (2 N)``: time and space errors then both scale as N^-2.
-    label_map : optional smooth increasing map g of [0, 1] onto [0, 1] (vectorised callable);
-        the nodes start at ``r0_i = R0 g(i / N)`` (``a + (b - a) g(i / N)`` on the line) instead
-        of uniformly. Radially g must be odd at 0 (g(s) = s h(s^2)) to keep second order at the
-        origin. Uniform labels make the scheme exact in space for the Barenblatt solutions
-        (their flow map is linear in the label); a non-linear map is how the order study sees
-        the spatial error.
-    certify : also solve with N/2 cells (N must be even) and attach the Richardson estimate
+    label_map : callable, optional
+        A smooth increasing map g of [0, 1] onto [0, 1] (vectorised); the nodes start at
+        ``r0_i = R0 g(i / N)`` (``a + (b - a) g(i / N)`` on the line) instead of uniformly.
+        Radially g must be odd at 0 (g(s) = s h(s^2)) to keep second order at the origin.
+        Uniform labels make the scheme exact in space for the Barenblatt solutions (their flow
+        map is linear in the label); a non-linear map is how the order study sees the spatial
+        error.
+    certify : bool
+        Also solve with N/2 cells (N must be even) and attach the Richardson estimate
         (``error_estimate``, ``companion``; see :func:`radial_error_estimate`).
-    order : the order p assumed by the estimate (2: the measured order of the method).
-    progress : tqdm bar over the output times (on a terminal only).
+    order : float
+        The order p assumed by the estimate (2: the measured order of the method).
+    progress : bool
+        tqdm bar over the output times (on a terminal only).
 
     Returns
     -------
