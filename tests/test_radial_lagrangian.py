@@ -264,3 +264,20 @@ def test_hdf5_round_trip(tmp_path):
     np.testing.assert_allclose(loaded.sample(t, 50, seed=0), x, rtol=1e-13, atol=1e-13)
     with pytest.raises(ValueError, match="radial_lagrangian"):
         load_solution(path)
+
+
+def test_a_step_that_cannot_keep_the_nodes_ordered_raises(monkeypatch):
+    """The step is halved 12 times, then the solve stops with ValueError (never a crossed or
+    clipped state)."""
+    from pdeflow.solvers import radial_lagrangian
+
+    calls = []
+
+    def failing(system, base, guess, hg, tol, max_iter=25):
+        calls.append(hg)
+        return None, None
+
+    monkeypatch.setattr(radial_lagrangian, "_newton_stage", failing)
+    with pytest.raises(ValueError, match="could not be completed"):
+        solve("free", 2, 16, nt=2)
+    assert len(calls) == 13 and calls[-1] == pytest.approx(calls[0] / 2 ** 12)
