@@ -29,7 +29,8 @@ import numpy as np
 __all__ = [
     "GradientFlow", "Heat", "FokkerPlanck", "PorousMedium",
     "entropy_density", "entropy_derivative", "porous_density", "porous_pressure",
-    "porous_diffusivity", "truncated_power_integral", "porous_stationary_level",
+    "porous_diffusivity", "truncated_power_integral", "log_truncated_power_integral",
+    "porous_stationary_level",
     "DiffusionConvention", "TimeChangedFokkerPlanck", "FokkerPlanckConvention", "VP", "SubVP",
     "VE", "EDM", "FlowMatching", "CONVENTIONS",
 ]
@@ -329,11 +330,16 @@ class PorousMedium(GradientFlow):
 def truncated_power_integral(level: float, k: float, power: float, dim: int) -> float:
     """``int_{R^d} (level - k |x|^2)_+^power dx``
     = level^(power + d/2) (pi / k)^(d/2) Gamma(power + 1) / Gamma(power + 1 + d/2)."""
+    return math.exp(log_truncated_power_integral(level, k, power, dim))
+
+
+def log_truncated_power_integral(level: float, k: float, power: float, dim: int) -> float:
+    """The logarithm of :func:`truncated_power_integral` (finite where the value itself under- or
+    overflows, e.g. d = 128 with power = d)."""
     level, k = _check_positive("level", level), _check_positive("k", k)
     half = dim / 2.0
-    log_value = ((power + half) * math.log(level) + half * math.log(math.pi / k)
-                 + math.lgamma(power + 1) - math.lgamma(power + 1 + half))
-    return math.exp(log_value)
+    return ((power + half) * math.log(level) + half * math.log(math.pi / k)
+            + math.lgamma(power + 1) - math.lgamma(power + 1 + half))
 
 
 def porous_stationary_level(equation: PorousMedium, mass: float) -> float:
