@@ -352,12 +352,10 @@ def porous_stationary_level(equation: PorousMedium, mass: float) -> float:
     mass = _check_positive("mass", mass)
     power = 1.0 / (equation.m - 1.0)
     q = (equation.m - 1.0) / (equation.D * equation.m)
-    half = equation.dim / 2.0
-    # log of q^power * truncated_power_integral(1, kappa/2, power, d): in logarithms, because the
-    # value under- or overflows in high dimension (d = 128 with m = 1 + 1/d)
-    log_unit = (power * math.log(q) + half * math.log(2.0 * math.pi / equation.kappa)
-                + math.lgamma(power + 1.0) - math.lgamma(power + 1.0 + half))
-    return math.exp((math.log(mass) - log_unit) / (power + half))
+    # in logarithms: the unit-level mass under- or overflows in high dimension (d = 128, m = 1 + 1/d)
+    log_unit = power * math.log(q) + log_truncated_power_integral(1.0, equation.kappa / 2.0, power,
+                                                                  equation.dim)
+    return math.exp((math.log(mass) - log_unit) / (power + equation.dim / 2.0))
 
 
 # ----------------------------------------------------------------------------------------------
