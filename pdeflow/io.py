@@ -338,6 +338,9 @@ def save_radial_solution(path, solution) -> Path:
             for name in _RADIAL_ERRORS:
                 group.create_dataset(name, data=np.asarray(getattr(error, name),
                                                            dtype=np.float64))
+            if error.measured_order is not None:
+                group.create_dataset("measured_order", data=np.asarray(error.measured_order,
+                                                                       dtype=np.float64))
             group.attrs.update(method=error.method, reference=error.reference,
                                factor=float(error.factor), cells=np.asarray(error.cells),
                                order=math.nan if error.order is None else float(error.order))
@@ -360,8 +363,11 @@ def load_radial_solution(path):
                 times=solution.times.copy(),
                 **{name: _real_array(g, name, solution.times.shape) for name in _RADIAL_ERRORS},
                 method=str(g.attrs["method"]), reference=str(g.attrs["reference"]),
-                order=None if math.isnan(order) else order, factor=float(g.attrs["factor"]),
-                cells=tuple(int(c) for c in g.attrs["cells"]))
+                order=None if math.isnan(order) else order,
+                factor=float(g.attrs["factor"]),
+                cells=tuple(int(c) for c in g.attrs["cells"]),
+                measured_order=(_real_array(g, "measured_order", solution.times.shape)
+                                if "measured_order" in g else None))
         if "companion" in f:
             solution.companion = _read_radial(f["companion"])
         return solution
