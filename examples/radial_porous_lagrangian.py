@@ -57,7 +57,8 @@ for column, name in enumerate(("porous-radial-8d", "porous-radial-dimaware-8d"))
     print(f"{name}: m = {problem.equation.m:.4g}, R0 = {problem.radius:.3f}, t in "
           f"[{problem.t_min:.3g}, {problem.T:.3g}]; {solution.cells} cells, "
           f"{solution.provenance['steps']} steps, {solution.provenance['seconds']:.1f} s (+ the "
-          f"{solution.companion.cells}-cell companion); estimated flow-map error max "
+          f"{solution.companion.cells}- and {solution.cells // 4}-cell companions); estimated "
+          f"flow-map error max "
           f"{estimate.flow_map_max.max() / problem.radius:.1e} R0, density L1 "
           f"{estimate.density_l1.max():.1e}")
     ax = axes[0, column]
