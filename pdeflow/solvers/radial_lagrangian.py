@@ -623,11 +623,11 @@ def radial_error_estimate(fine: RadialLagrangianSolution, coarse: RadialLagrangi
     Weights: the coarse nodes' masses. The density L1 is the total mass times the mass-weighted
     relative difference.
 
-    With ``coarser`` (a quarter of the cells) the order is also measured per time, p_obs =
-    log2(max |X_{N/2} - X_{N/4}| / max |X_N - X_{N/2}|) at the labels all three share, and kept
-    as ``measured_order`` (a diagnostic; the factor keeps the assumed ``order``: with p_obs the
-    estimate strayed further from the true error on the Barenblatt tests in d <= 32, where the
-    N/4 solve is the least asymptotic)."""
+    With ``coarser`` (a quarter of the cells) the order is also measured per time,
+    ``p_obs = log2(max |X_{N/2} - X_{N/4}| / max |X_N - X_{N/2}|)`` at the labels all three
+    share, and kept as ``measured_order`` (a diagnostic; the factor keeps the assumed ``order``:
+    with p_obs the estimate strayed further from the true error on the Barenblatt tests in
+    d <= 32, where the N/4 solve is the least asymptotic)."""
     if fine.cells != 2 * coarse.cells or not np.allclose(fine.labels[::2], coarse.labels,
                                                          rtol=1e-12, atol=0):
         raise ValueError(f"coarse must have half the cells of fine on the same labels, got "
