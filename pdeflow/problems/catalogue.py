@@ -13,6 +13,10 @@ The names:
     exact: the empirical-score flow of 1000 seeded points (smoothed by 0.01) under VP.
 ``heat-mixture-{d}d``, ``fp-mixture-{d}d``, ``porous-mixture-{d}d``, ``porous-dimaware-{d}d``
     certified, d = 1-3 (:mod:`~pdeflow.problems.certified`).
+``porous-ellipsoid-{d}d``, ``porous-ellipsoid-dimaware-{d}d``, ``porous-modes-{d}d``,
+``porous-modes-dimaware-{d}d``
+    exact porous-medium flows, any d in 1-128 (:mod:`~pdeflow.problems.porous`): one anisotropic
+    confined ellipsoid, or four disjoint free ellipsoidal modes; m = 2 or 1 + 1/d.
 ``porous-radial-{d}d``, ``porous-radial-dimaware-{d}d``
     certified, any d in 1-128: a radial core and two shells merging under the confined porous
     medium, m = 2 or 1 + 1/d, Lagrangian truth (:mod:`~pdeflow.problems.porous_radial`).
@@ -23,7 +27,7 @@ import re
 
 from ..equations import EDM, VE, VP, FlowMatching, FokkerPlanckConvention, SubVP
 from ..exact import GaussianMixture
-from . import certified, porous_radial
+from . import certified, porous, porous_radial
 from .base import ExactMixtureProblem, Problem
 from .mixtures import MIXTURES
 
@@ -84,6 +88,8 @@ def _parse(name: str):
         return ("certified", family, dim)
     if family in porous_radial.FAMILIES:
         return ("radial", family, dim)
+    if family in porous.FAMILIES:
+        return ("porous", family, dim)
     for convention in CONVENTION_SETTINGS:
         for mixture in MIXTURES:
             if family == f"{convention}-{mixture}":
@@ -114,6 +120,10 @@ def get(name: str, **options) -> Problem:
         return porous_radial.FAMILIES[family](dim, **options)
     if kind == "empirical":
         return _empirical_problem(family, **options)
+    if kind == "porous":
+        if options:
+            raise ValueError(f"exact porous problems take no options, got {sorted(options)}")
+        return porous.FAMILIES[family](dim)
     if options:
         raise ValueError(f"exact mixture problems take no options, got {sorted(options)}")
     return _mixture_problem(*family, dim)
@@ -138,10 +148,24 @@ def _entries():
                 "porous-dimaware": "confined porous medium m = 1 + 1/d from the 3-component "
                                    "mixture, FV truth (velocity only)"}[family]
     yield from porous_radial.entries(LISTED_DIMS)
+    for family, words in _POROUS.items():
+        for dim in LISTED_DIMS:
+            m = "m = 1 + 1/d" if family.endswith("dimaware") else "m = 2"
+            yield f"{family}-{dim}d", "exact", dim, f"{words[0]}, {m}, {words[1]}"
+
+
+#: the listing's words for the exact porous families (the problems carry their own, with m)
+_POROUS = {
+    "porous-ellipsoid": ("exact anisotropic porous flow", "K = I, one rotated ellipsoid"),
+    "porous-ellipsoid-dimaware": ("exact anisotropic porous flow", "K = I, one rotated ellipsoid"),
+    "porous-modes": ("exact free porous flow (K = 0)", "4 disjoint ellipsoidal modes"),
+    "porous-modes-dimaware": ("exact free porous flow (K = 0)", "4 disjoint ellipsoidal modes"),
+}
 
 
 def names() -> list:
-    """The listed problem names (mixture problems also accept any other d in 1-128)."""
+    """The listed problem names (mixture, exact porous and radial porous problems also accept
+    any other d in 1-128)."""
     return [entry[0] for entry in _entries()]
 
 
