@@ -13,10 +13,12 @@ The names:
     exact: the empirical-score flow of 1000 seeded points (smoothed by 0.01) under VP.
 ``heat-mixture-{d}d``, ``fp-mixture-{d}d``, ``porous-mixture-{d}d``, ``porous-dimaware-{d}d``
     certified, d = 1-3 (:mod:`~pdeflow.problems.certified`).
-``porous-ellipsoid-{d}d``, ``porous-ellipsoid-dimaware-{d}d``, ``porous-modes-{d}d``,
-``porous-modes-dimaware-{d}d``
-    exact porous-medium flows, any d in 1-128 (:mod:`~pdeflow.problems.porous`): one anisotropic
-    confined ellipsoid, or four disjoint free ellipsoidal modes; m = 2 or 1 + 1/d.
+``porous-ellipsoid-{d}d``, ``porous-ellipsoid-dimaware-{d}d``
+    exact porous-medium flow, any d in 1-128 (:mod:`~pdeflow.problems.porous`): one anisotropic
+    confined ellipsoid; m = 2 or 1 + 1/d.
+``porous-modes-{d}d``, ``porous-modes-dimaware-{d}d``
+    exact porous-medium flow, any d in 1-128 (:mod:`~pdeflow.problems.porous`): four disjoint
+    free ellipsoidal modes; m = 2 or 1 + 1/d.
 ``porous-radial-{d}d``, ``porous-radial-dimaware-{d}d``
     certified, any d in 1-128: a radial core and two shells merging under the confined porous
     medium, m = 2 or 1 + 1/d, Lagrangian truth (:mod:`~pdeflow.problems.porous_radial`).
