@@ -88,9 +88,16 @@ def _check_nonnegative(name: str, value: float) -> float:
     return value
 
 
-def _check_dim(dim: int) -> int:
-    if int(dim) != dim or not 1 <= dim <= 3:
-        raise ValueError(f"dim must be 1, 2 or 3, got {dim}")
+#: the largest dimension of a porous-medium equation: its radial and closed-form solutions work
+#: in any dimension (grid solvers stop at 3, :func:`~pdeflow.solvers.finite_volume.solve`
+#: checks the grid)
+POROUS_MAX_DIM = 128
+
+
+def _check_dim(dim: int, max_dim: int = 3) -> int:
+    if int(dim) != dim or not 1 <= dim <= max_dim:
+        allowed = "1, 2 or 3" if max_dim == 3 else f"an integer in 1..{max_dim}"
+        raise ValueError(f"dim must be {allowed}, got {dim}")
     return int(dim)
 
 
@@ -124,11 +131,13 @@ class GradientFlow:
 
     #: True for the heat / Fokker-Planck family (linear PDE, SDE with constant noise).
     is_linear = True
+    #: the largest ``dim`` accepted
+    max_dim = 3
 
     def __post_init__(self):
         object.__setattr__(self, "D", _check_positive("D", self.D))
         object.__setattr__(self, "kappa", _check_nonnegative("kappa", self.kappa))
-        object.__setattr__(self, "dim", _check_dim(self.dim))
+        object.__setattr__(self, "dim", _check_dim(self.dim, self.max_dim))
 
     # -- the free energy --------------------------------------------------------------------
     def F(self, rho):
@@ -272,6 +281,7 @@ class PorousMedium(GradientFlow):
 
     m: float = 2.0
     is_linear = False
+    max_dim = POROUS_MAX_DIM
 
     def __post_init__(self):
         super().__post_init__()
@@ -284,7 +294,7 @@ class PorousMedium(GradientFlow):
     def dimension_aware(cls, a: float, dim: int, D: float = 1.0, kappa: float = 0.0):
         """The porous medium with m = 1 + a / dim (a > 0)."""
         a = _check_positive("a", a)
-        return cls(D=D, kappa=kappa, dim=dim, m=1.0 + a / _check_dim(dim))
+        return cls(D=D, kappa=kappa, dim=dim, m=1.0 + a / _check_dim(dim, POROUS_MAX_DIM))
 
     def F(self, rho):
         return porous_density(rho, self.m)
@@ -342,8 +352,10 @@ def porous_stationary_level(equation: PorousMedium, mass: float) -> float:
     mass = _check_positive("mass", mass)
     power = 1.0 / (equation.m - 1.0)
     q = (equation.m - 1.0) / (equation.D * equation.m)
-    unit = q ** power * truncated_power_integral(1.0, equation.kappa / 2.0, power, equation.dim)
-    return (mass / unit) ** (1.0 / (power + equation.dim / 2.0))
+    # in logarithms: the unit-level mass under- or overflows in high dimension (d = 128, m = 1 + 1/d)
+    log_unit = power * math.log(q) + log_truncated_power_integral(1.0, equation.kappa / 2.0, power,
+                                                                  equation.dim)
+    return math.exp((math.log(mass) - log_unit) / (power + equation.dim / 2.0))
 
 
 # ----------------------------------------------------------------------------------------------

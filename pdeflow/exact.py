@@ -335,7 +335,7 @@ class Barenblatt:
 
     def __post_init__(self):
         object.__setattr__(self, "C", _check_positive("C", self.C))
-        object.__setattr__(self, "dim", _check_dim(self.dim))
+        object.__setattr__(self, "dim", _check_dim(self.dim, PorousMedium.max_dim))
         self.equation  # validates m
 
     @classmethod

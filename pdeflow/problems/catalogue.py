@@ -13,10 +13,15 @@ The names:
     exact: the empirical-score flow of 1000 seeded points (smoothed by 0.01) under VP.
 ``heat-mixture-{d}d``, ``fp-mixture-{d}d``, ``porous-mixture-{d}d``, ``porous-dimaware-{d}d``
     certified, d = 1-3 (:mod:`~pdeflow.problems.certified`).
-``porous-ellipsoid-{d}d``, ``porous-ellipsoid-dimaware-{d}d``, ``porous-modes-{d}d``,
-``porous-modes-dimaware-{d}d``
-    exact porous-medium flows, any d in 1-128 (:mod:`~pdeflow.problems.porous`): one anisotropic
-    confined ellipsoid, or four disjoint free ellipsoidal modes; m = 2 or 1 + 1/d.
+``porous-ellipsoid-{d}d``, ``porous-ellipsoid-dimaware-{d}d``
+    exact porous-medium flow, any d in 1-128 (:mod:`~pdeflow.problems.porous`): one anisotropic
+    confined ellipsoid; m = 2 or 1 + 1/d.
+``porous-modes-{d}d``, ``porous-modes-dimaware-{d}d``
+    exact porous-medium flow, any d in 1-128 (:mod:`~pdeflow.problems.porous`): four disjoint
+    free ellipsoidal modes; m = 2 or 1 + 1/d.
+``porous-radial-{d}d``, ``porous-radial-dimaware-{d}d``
+    certified, any d in 1-128: a radial core and two shells merging under the confined porous
+    medium, m = 2 or 1 + 1/d, Lagrangian truth (:mod:`~pdeflow.problems.porous_radial`).
 """
 from __future__ import annotations
 
@@ -24,7 +29,7 @@ import re
 
 from ..equations import EDM, VE, VP, FlowMatching, FokkerPlanckConvention, SubVP
 from ..exact import GaussianMixture
-from . import certified, porous
+from . import certified, porous, porous_radial
 from .base import ExactMixtureProblem, Problem
 from .mixtures import MIXTURES
 
@@ -83,6 +88,8 @@ def _parse(name: str):
     family, dim = match["family"], int(match["dim"])
     if family in certified.FAMILIES:
         return ("certified", family, dim)
+    if family in porous_radial.FAMILIES:
+        return ("radial", family, dim)
     if family in porous.FAMILIES:
         return ("porous", family, dim)
     for convention in CONVENTION_SETTINGS:
@@ -109,6 +116,10 @@ def get(name: str, **options) -> Problem:
         if dim not in (1, 2, 3):
             raise ValueError(f"certified problems exist in 1-3 D, got {name!r}")
         return certified.FAMILIES[family](dim, **options)
+    if kind == "radial":
+        if not 1 <= dim <= 128:
+            raise ValueError(f"radial porous problems exist in 1-128 D, got {name!r}")
+        return porous_radial.FAMILIES[family](dim, **options)
     if kind == "empirical":
         return _empirical_problem(family, **options)
     if kind == "porous":
@@ -138,6 +149,7 @@ def _entries():
                                   "FV truth (velocity only)",
                 "porous-dimaware": "confined porous medium m = 1 + 1/d from the 3-component "
                                    "mixture, FV truth (velocity only)"}[family]
+    yield from porous_radial.entries(LISTED_DIMS)
     for family, words in _POROUS.items():
         for dim in LISTED_DIMS:
             m = "m = 1 + 1/d" if family.endswith("dimaware") else "m = 2"
@@ -154,8 +166,8 @@ _POROUS = {
 
 
 def names() -> list:
-    """The listed problem names (mixture and exact porous problems also accept any other d in
-    1-128)."""
+    """The listed problem names (mixture, exact porous and radial porous problems also accept
+    any other d in 1-128)."""
     return [entry[0] for entry in _entries()]
 
 
