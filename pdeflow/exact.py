@@ -634,20 +634,26 @@ class AnisotropicBarenblatt:
 
     Times: t >= 0 (t = 0 carries A0, c0, center); the flow exists for all t >= 0.
 
-    Parameters
-    ----------
-    m : float > 1 (any, e.g. 1 + alpha/d).
-    A0 : (d, d) symmetric positive definite, the initial pressure's quadratic form (1/length^2).
-    c0 : float > 0, the initial pressure at the centre (length^2/time: D p has units of a
-        potential, the velocity is its gradient).
-    K : (d, d) symmetric (1/time), or None for 0 (free flow). Negative eigenvalues are allowed
-        (an expelling drift).
-    D : float > 0, the diffusion coefficient.
-    center : (d,) initial centre mu(0), or None for the origin.
-
     Outside the support rho = 0, the pressure is 0, :meth:`velocity` returns -K x (the
     Darcy velocity with P = 0, as :class:`ConfinedBarenblatt` does) and :meth:`score` returns NaN.
     Points are (n, d) arrays, times floats.
+
+    Parameters
+    ----------
+    m : float
+        > 1 (any, e.g. 1 + alpha/d).
+    A0 : ndarray, shape (d, d)
+        Symmetric positive definite, the initial pressure's quadratic form (1/length^2).
+    c0 : float
+        > 0, the initial pressure at the centre (length^2/time: D p has units of a potential,
+        the velocity is its gradient).
+    K : ndarray, shape (d, d), or None
+        Symmetric (1/time), None for 0 (free flow). Negative eigenvalues are allowed (an
+        expelling drift).
+    D : float
+        > 0, the diffusion coefficient.
+    center : ndarray, shape (d,), or None
+        The initial centre mu(0); None for the origin.
     """
 
     def __init__(self, m, A0, c0, K=None, D: float = 1.0, center=None):
@@ -762,7 +768,7 @@ class AnisotropicBarenblatt:
 
     @property
     def log_mass(self) -> float:
-        """log of :attr:`mass`: q^(1/(m-1)) det(A0)^(-1/2) int (c0 - |z|^2)_+^(1/(m-1)) dz."""
+        """log of :attr:`mass`: ``q^(1/(m-1)) det(A0)^(-1/2) int (c0 - |z|^2)_+^(1/(m-1)) dz``."""
         _, logdet = np.linalg.slogdet(self.A0)
         return (self._power * math.log(self._q) - 0.5 * logdet
                 + log_truncated_power_integral(self.c0, 1.0, self._power, self.dim))
@@ -938,8 +944,8 @@ class AnisotropicBarenblatt:
 
     def sample(self, t: float, n: int, seed) -> np.ndarray:
         """``n`` exact samples (n, d) of rho_t / mass: x = mu + sqrt(c) L^-T r u with A = L L^T,
-        u uniform on the unit sphere and r^2 ~ Beta(d/2, 1/(m-1) + 1) (the law of |z| for
-        density ~ (1 - |z|^2)_+^(1/(m-1)) in the unit ball). ``seed`` int or Generator."""
+        u uniform on the unit sphere and r^2 ~ Beta(d/2, 1/(m-1) + 1) (the law of ``|z|`` for
+        density ``~ (1 - |z|^2)_+^(1/(m-1))`` in the unit ball). ``seed`` int or Generator."""
         n = int(n)
         if n < 0:
             raise ValueError(f"n must be >= 0, got {n}")
@@ -953,7 +959,7 @@ class AnisotropicBarenblatt:
         return mu + np.linalg.solve(chol.T, z.T).T
 
     def log_support_volume(self, t: float) -> float:
-        """log |{P > 0}| = log( pi^(d/2) / Gamma(d/2 + 1) c^(d/2) det(A)^(-1/2) )."""
+        """``log |{P > 0}| = log( pi^(d/2) / Gamma(d/2 + 1) c^(d/2) det(A)^(-1/2) )``."""
         A, c, _, _ = self._state(t)
         _, logdet = np.linalg.slogdet(A)
         half = self.dim / 2.0
@@ -1018,14 +1024,6 @@ class DisjointBarenblattMixture:
     flow). Every method refuses (ValueError naming t and the contact time) a time past the first
     contact.
 
-    Parameters
-    ----------
-    components : sequence of AnisotropicBarenblatt, at least one, with equal m, D, K and dim,
-        and pairwise disjoint closed supports at t = 0 (else ValueError).
-    horizon : float > 0. The contact search stops there: if no two supports touch before it,
-        :attr:`contact_time` is inf and times past ``horizon`` are refused as unchecked.
-    rtol : relative width of the certified contact bracket (default 1e-10).
-
     The first contact time is *certified*: the supports are proved disjoint on [0, t_lo] and
     overlapping at t_hi <= t_lo + rtol max(t_lo, 1). For K = kappa I (including 0) each support,
     seen in the frame z = e^{kappa t} x, is an ellipsoid with a fixed centre that grows
@@ -1033,16 +1031,27 @@ class DisjointBarenblattMixture:
     function is certified (about 40 evaluations). For a general K a march in time proves the
     supports disjoint step by step (slower: hundreds to thousands of steps). Each step of the march
     uses (i) a lower bound on the Euclidean gap between two ellipsoids from the separation
-    function (:func:`_separation`), (ii) an upper bound V on the speed of any point of either
-    support over the step: with a = max(lambda_max(A(t)), (2|K| + (m-1)|tr K|)/4), which bounds
-    lambda_max(A) for all later times (A' <= -4 A^2 + ...), and h <= 1/(2a + |K|),
-    |v| <= e ((2a + |K|) R(t) + |K| |mu(t)|), R the largest semi-axis; so no contact happens
-    within gap / (V_1 + V_2). :attr:`contact_time` is t_lo (the valid times are [0, t_lo]).
+    function (``_separation``), (ii) an upper bound V on the speed of any point of either
+    support over the step: with ``a = max(lambda_max(A(t)), (2|K| + (m-1)|tr K|)/4)``, which
+    bounds lambda_max(A) for all later times (A' <= -4 A^2 + ...), and ``h <= 1/(2a + |K|)``,
+    ``|v| <= e ((2a + |K|) R(t) + |K| |mu(t)|)``, R the largest semi-axis; so no contact happens
+    within gap / (V_1 + V_2). ``contact_time`` is t_lo (the valid times are [0, t_lo]).
 
     Attributes: ``components``, ``dim``, ``m``, ``D``, ``K``, ``mass`` (sum) and ``log_mass``,
     ``weights``
     (mass fractions), ``contact_time``, ``contact_bracket`` (t_lo, t_hi), ``contact_pair``
     (i, j) or None, ``valid_until`` = min(contact_time, horizon) (inf for one component).
+
+    Parameters
+    ----------
+    components : sequence of AnisotropicBarenblatt
+        At least one, with equal m, D, K and dim, and pairwise disjoint closed supports at
+        t = 0 (else ValueError).
+    horizon : float
+        > 0. The contact search stops there: if no two supports touch before it,
+        ``contact_time`` is inf and times past ``horizon`` are refused as unchecked.
+    rtol : float
+        Relative width of the certified contact bracket (default 1e-10).
     """
 
     def __init__(self, components, horizon: float = 100.0, rtol: float = 1e-10):

@@ -70,7 +70,8 @@ class TrueFlow:
         ``push(x0, times)``: x0 (n, d), times (M,) -> (M, n, d), the true flow map from t = 0.
     companion : callable
         as ``push`` but less accurate, for the truth's error estimate.
-    params : JSON-able description (equation, initial condition, integrator).
+    params : dict
+        JSON-able description: the equation, the initial condition, the integrator.
     """
 
     name: str
