@@ -19,8 +19,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .equations import (DiffusionConvention, FokkerPlanck, GradientFlow, PorousMedium,
-                        TimeChangedFokkerPlanck, _check_dim, _check_positive,
+from .equations import (POROUS_MAX_DIM, DiffusionConvention, FokkerPlanck, GradientFlow,
+                        PorousMedium, TimeChangedFokkerPlanck, _check_dim, _check_positive,
                         log_truncated_power_integral, porous_stationary_level,
                         truncated_power_integral)
 
@@ -759,9 +759,10 @@ class AnisotropicBarenblatt:
     @property
     def equation(self):
         """:class:`~pdeflow.equations.PorousMedium` (m, D, kappa) when K = kappa I with
-        kappa >= 0 and d <= 3 (the dimensions PorousMedium accepts); None otherwise."""
+        kappa >= 0 and d <= ``POROUS_MAX_DIM`` (the dimensions PorousMedium accepts); None
+        otherwise."""
         kappa = float(self.K[0, 0])
-        if (self.dim > 3 or kappa < 0
+        if (self.dim > POROUS_MAX_DIM or kappa < 0
                 or not np.array_equal(self.K, kappa * np.eye(self.dim))):
             return None
         return PorousMedium(m=self.m, D=self.D, kappa=kappa, dim=self.dim)

@@ -289,7 +289,9 @@ def test_support_volume():
 
 def test_equation_only_when_expressible():
     assert general_flow(2, 2.0).equation is None
-    assert AnisotropicBarenblatt.isotropic(2.0, 8, 1.0, 1.0, kappa=1.0).equation is None  # d > 3
+    assert AnisotropicBarenblatt.isotropic(2.0, 8, 1.0, 1.0, kappa=1.0).equation == PorousMedium(
+        m=2.0, D=1.0, kappa=1.0, dim=8)                              # PorousMedium takes d <= 128
+    assert AnisotropicBarenblatt.isotropic(2.0, 2, 1.0, 1.0, kappa=-0.5).equation is None
     assert AnisotropicBarenblatt(3.0, spd(2, 1), 1.0, K=0.5 * np.eye(2), D=2.0).equation == \
         PorousMedium(m=3.0, D=2.0, kappa=0.5, dim=2)
 
