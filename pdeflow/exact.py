@@ -17,8 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .equations import (DiffusionConvention, FokkerPlanck, GradientFlow, PorousMedium,
-                        TimeChangedFokkerPlanck, _check_dim, _check_positive,
+from .conventions import DiffusionConvention, TimeChangedFokkerPlanck
+from .equations import (FokkerPlanck, GradientFlow, PorousMedium, _check_dim, _check_positive,
                         porous_stationary_level, truncated_power_integral)
 
 __all__ = [
@@ -462,7 +462,7 @@ def corrupt_mixture(mixture: GaussianMixture, scale: float, noise: float) -> Gau
 
 class CorruptedMixture:
     """The exact marginals p_t of x_t = a(t) x_0 + b(t) z for x_0 ~ a Gaussian mixture, under any
-    :class:`~pdeflow.equations.DiffusionConvention`.
+    :class:`~pdeflow.conventions.DiffusionConvention`.
 
     A convention that is a time-changed Fokker-Planck (VP, VE, EDM, pdeflow's own) is evolved by
     :func:`gaussian_moments` on its clock s(t), i.e. by the same OU transition as
@@ -506,7 +506,8 @@ class CorruptedMixture:
     def _marginal(self, t: float) -> GaussianMixture:
         conv = self.convention
         if isinstance(conv, TimeChangedFokkerPlanck) and conv.ou_marginal:
-            means, covs = gaussian_moments(conv.equation, self.initial.means,
+            per_coordinate = FokkerPlanck(D=conv.D, kappa=conv.kappa, dim=1)
+            means, covs = gaussian_moments(per_coordinate, self.initial.means,
                                            self.initial.covariances, float(conv.clock(t)))
             return GaussianMixture(self.initial.weights, means, covs, self.initial.mass)
         return corrupt_mixture(self.initial, conv.scale(t), conv.noise(t))

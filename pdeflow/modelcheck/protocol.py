@@ -5,19 +5,24 @@ A model is a torch ``nn.Module`` (any floating dtype, on CPU or CUDA, evaluated 
 called with a batch of times (or noise levels) of shape (n,) and points of shape (n, d) and must
 return an (n, d) array:
 
-=========  ==========================  ==============================================
-kind       call                        converted to the score s once, by
-=========  ==========================  ==============================================
-score      ``model(t, x)``             s = output
-velocity   ``model(t, x)``             s = (f x - v) / (g^2 / 2)
-noise      ``model(t, x)``             s = -eps / b  (DDPM eps-prediction)
-denoiser   ``model(x / a, sigma)``     s = (a D - x) / b^2, sigma = b / a  (EDM)
-=========  ==========================  ==============================================
+===========  ==========================  ============================================
+kind         call                        converted to the score s once, by
+===========  ==========================  ============================================
+score        ``model(t, x)``             s = output
+velocity     ``model(t, x)``             s = (f x - v) / (g^2 / 2)
+epsilon      ``model(t, x)``             s = -eps / b  (DDPM eps-prediction; alias
+                                         ``noise``)
+v            ``model(t, x)``             s = -(b x + a v) / (b (a^2 + b^2)) (Salimans-Ho)
+sample       ``model(t, x)``             s = (a x0 - x) / b^2  (x0-prediction)
+denoiser     ``model(x / a, sigma)``     s = (a D - x) / b^2, sigma = b / a  (EDM)
+===========  ==========================  ============================================
 
 and the velocity from the score by v = f x - (g^2 / 2) s (except for ``velocity``, used as is),
 with a(t), b(t), f = a'/a, g^2 of the problem's convention
-(:class:`~pdeflow.equations.DiffusionConvention`). Models in other call signatures (score_sde's
-``score_fn(x, t)``, a time-concatenated MLP) are wrapped by the user's factory.
+(:meth:`pdeflow.conventions.DiffusionConvention.score_from`, exact inverses of
+:meth:`~pdeflow.conventions.DiffusionConvention.prediction_from_score`). Models of diffusers,
+k-diffusion and torchcfm are wrapped by :mod:`pdeflow.modelcheck.adapters`; other call
+signatures (score_sde's ``score_fn(x, t)``, a time-concatenated MLP) by the user's factory.
 
 Every call is checked: an exception inside the model, an output that is not an (n, d) real
 array, or NaN / inf in it raises ValueError naming the model, the kind and the call.
@@ -28,10 +33,13 @@ import sys
 
 import numpy as np
 
-__all__ = ["KINDS", "ModelAdapter", "is_torch_module"]
+__all__ = ["KINDS", "PREDICTION_OF_KIND", "ModelAdapter", "is_torch_module"]
 
 #: the model kinds
-KINDS = ("score", "velocity", "noise", "denoiser")
+KINDS = ("score", "velocity", "noise", "epsilon", "v", "sample", "denoiser")
+#: the prediction type (:data:`pdeflow.conventions.PREDICTIONS`) of each kind
+PREDICTION_OF_KIND = {"score": "score", "velocity": "velocity", "noise": "epsilon",
+                      "epsilon": "epsilon", "v": "v", "sample": "sample", "denoiser": "denoiser"}
 
 
 def is_torch_module(model) -> bool:
@@ -103,7 +111,7 @@ class ModelAdapter:
     ----------
     model : torch.nn.Module or callable
         See the module docstring for the call per kind.
-    kind : ``"score"``, ``"velocity"``, ``"noise"`` or ``"denoiser"``.
+    kind : one of :data:`KINDS` (``"noise"`` is ``"epsilon"``).
     problem : pdeflow.problems.Problem
         Gives the dimension, the time interval and the convention.
     device : torch device for a module (moved there once); default: where its parameters are.
@@ -188,12 +196,7 @@ class ModelAdapter:
         if self.kind == "velocity":
             score = None if conv is None else conv.score_from_velocity(t, out, x)
             return score, out
-        if self.kind == "score":
-            score = out
-        elif self.kind == "noise":
-            score = conv.score_from_noise(t, out)
-        else:
-            score = conv.score_from_denoiser(t, out, x)
+        score = conv.score_from(PREDICTION_OF_KIND[self.kind], t, out, x)
         return score, conv.velocity_from_score(t, score, x)
 
     def score(self, t, x) -> np.ndarray:

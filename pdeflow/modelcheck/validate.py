@@ -29,7 +29,7 @@ from .protocol import ModelAdapter
 from .report import ValidationReport
 from .sampling import probability_flow, reverse_sde
 
-__all__ = ["validate", "trapezoid_weights"]
+__all__ = ["validate", "error_profile", "trapezoid_weights"]
 
 
 def trapezoid_weights(times) -> np.ndarray:
@@ -63,6 +63,55 @@ def _profile(adapter, problem, times, n, rng, progress):
                      dv.mean(), dv.std(ddof=1) / math.sqrt(n),
                      0.0 if truth is None else float((truth ** 2).mean())))
     return np.array(rows).T
+
+
+def _integrals(adapter, problem, times, n, rng, progress) -> dict:
+    """The error profile at ``times`` and its integrals (the keys of :func:`error_profile`)."""
+    conv = problem.convention
+    e_s, e_s_se, e_v, e_v_se, e_truth = _profile(adapter, problem, times, n, rng, progress)
+    has_score = bool(np.all(np.isfinite(e_s)))
+    eps2_s = _integral(times, e_s, e_s_se) if has_score else (None, None, None)
+    eps2_v = _integral(times, e_v, e_v_se)
+    eps2_noise = (_integral(times, conv.noise(times) ** 2 * e_s, conv.noise(times) ** 2 * e_s_se)
+                  if has_score else (None, None, None))
+    return {"times": times, "e_score": e_s, "e_score_se": e_s_se, "e_velocity": e_v,
+            "e_velocity_se": e_v_se, "e_velocity_truth": e_truth,
+            "eps2_score": eps2_s[0], "eps2_score_se": eps2_s[1],
+            "eps2_score_quadrature": eps2_s[2], "eps2_noise": eps2_noise[0],
+            "eps2_noise_se": eps2_noise[1], "eps2_noise_quadrature": eps2_noise[2],
+            "eps2_velocity": eps2_v[0], "eps2_velocity_se": eps2_v[1],
+            "eps2_velocity_quadrature": eps2_v[2],
+            "eps2_velocity_truth": float(trapezoid_weights(times) @ e_truth)}
+
+
+def error_profile(model, problem, kind: str = "score", *, samples: int = 10000, seed: int = 0,
+                  profile_points: int = 33, device=None, batch_size: int = 65536,
+                  progress: bool = False, name: str | None = None) -> dict:
+    """Only part 1 of :func:`validate` (no sampling): e(t) at the ``profile_points`` nodes and
+    the integrals eps2_score, eps2_noise, eps2_velocity with their standard errors and
+    quadrature errors, as a dict with the keys of the report (``times``, ``e_score``, ...,
+    ``eps2_velocity_truth``). Same arguments as :func:`validate`."""
+    if isinstance(problem, str):
+        from ..problems import get
+
+        problem = get(problem)
+    _check_counts(samples=samples, profile_points=profile_points)
+    adapter = ModelAdapter(model, kind, problem, device=device, batch_size=batch_size, name=name)
+    return _integrals(adapter, problem, problem.profile_times(profile_points), int(samples),
+                      np.random.default_rng(seed), progress)
+
+
+def _check_counts(**counts):
+    lows = {"samples": 10, "profile_points": 5, "ode_steps": 1, "sde_steps": 1, "w2_points": 2,
+            "w2_draws": 5, "mmd_points": 2, "flow_map_points": 1, "floor_draws": 5,
+            "directions": 1}
+    for label, value in counts.items():
+        low = lows[label]
+        if int(value) != value or value < low:
+            raise ValueError(f"{label} must be an integer >= {low}, got {value}")
+    if "profile_points" in counts and counts["profile_points"] % 2 == 0:
+        raise ValueError(f"profile_points must be odd (the quadrature error uses every other "
+                         f"node), got {counts['profile_points']}")
 
 
 def _floors(draw, metric, draws):

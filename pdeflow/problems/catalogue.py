@@ -8,7 +8,8 @@ The names:
     ``ve`` (sigma 0.01 -> 50, t in [1e-5, 1]), ``edm`` (sigma = t in [0.002, 80]), ``fp``
     (pdeflow's Fokker-Planck D = 1/2, kappa = 1, t in [1e-3, 5]), ``heat`` (D = 1/2,
     t in [1e-3, 10]) or ``fm`` (the flow-matching linear interpolant from N(0, I) at t = 0 to the
-    mixture at t = 1, t in [1e-3, 0.999]).
+    mixture at t = 1, t in [1e-3, 0.999]), or a DDPM table of :mod:`~pdeflow.schedules` on its
+    integer timesteps t in [0, 999]: ``ddpm`` (linear betas), ``scaled-linear``, ``cosine``.
 ``vp-circle-2d``, ``vp-two-circles-2d``, ``vp-checkerboard-2d``
     exact: the empirical-score flow of 1000 seeded points (smoothed by 0.01) under VP.
 ``heat-mixture-{d}d``, ``fp-mixture-{d}d``, ``porous-mixture-{d}d``, ``porous-dimaware-{d}d``
@@ -18,7 +19,8 @@ from __future__ import annotations
 
 import re
 
-from ..equations import EDM, VE, VP, FlowMatching, FokkerPlanckConvention, SubVP
+from ..conventions import EDM, VE, VP, FlowMatching, FokkerPlanckConvention, SubVP
+from ..schedules import cosine, ddpm_linear, scaled_linear
 from ..exact import GaussianMixture
 from . import certified
 from .base import ExactMixtureProblem, Problem
@@ -36,6 +38,9 @@ CONVENTION_SETTINGS = {
            "Fokker-Planck (D = 1/2, kappa = 1)"),
     "heat": (lambda: FokkerPlanckConvention(D=0.5, kappa=0.0), 1e-3, 10.0, "heat (D = 1/2)"),
     "fm": (FlowMatching, 1e-3, 0.999, "flow matching N(0, I) -> mixture"),
+    "ddpm": (ddpm_linear, 0.0, 999.0, "DDPM linear betas (1000 integer timesteps)"),
+    "scaled-linear": (scaled_linear, 0.0, 999.0, "scaled-linear betas (1000 integer timesteps)"),
+    "cosine": (cosine, 0.0, 999.0, "cosine schedule (1000 integer timesteps)"),
 }
 #: the dimensions that :func:`listing` shows (any d in 1-128 is accepted by :func:`get`)
 LISTED_DIMS = (1, 2, 8, 128)
