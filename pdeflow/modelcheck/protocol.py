@@ -86,11 +86,12 @@ class _TorchCaller:
 
 
 class _NumpyCaller:
-    def __init__(self, function, batch_size):
+    def __init__(self, function, batch_size, description="numpy callable"):
         self.function, self.batch_size = function, batch_size
+        self.description = description
 
     def describe(self) -> str:
-        return "numpy callable"
+        return self.description
 
     def __call__(self, first, second):
         outputs = []
@@ -111,7 +112,8 @@ class ModelAdapter:
     ----------
     model : torch.nn.Module or callable
         See the module docstring for the call per kind.
-    kind : one of :data:`KINDS` (``"noise"`` is ``"epsilon"``).
+    kind : one of :data:`KINDS` (``"noise"`` is ``"epsilon"``), or None: the kind of a library
+        model of :mod:`~pdeflow.modelcheck.adapters`, else ``"score"``.
     problem : pdeflow.problems.Problem
         Gives the dimension, the time interval and the convention.
     device : torch device for a module (moved there once); default: where its parameters are.
@@ -125,8 +127,20 @@ class ModelAdapter:
         call (3 points at the middle time).
     """
 
-    def __init__(self, model, kind: str, problem, *, device=None, batch_size: int = 65536,
-                 name: str | None = None):
+    def __init__(self, model, kind: str | None, problem, *, device=None,
+                 batch_size: int = 65536, name: str | None = None):
+        from .adapters import _TorchNet, check_convention
+
+        library = isinstance(model, _TorchNet)
+        if library:
+            if kind is not None and kind != model.kind and \
+                    PREDICTION_OF_KIND.get(kind) != model.kind:
+                raise ValueError(f"kind {kind!r} contradicts the model, which predicts "
+                                 f"{model.kind!r} ({type(model).__name__})")
+            kind = model.kind
+            check_convention(model, problem)
+        elif kind is None:
+            kind = "score"
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
         if kind not in problem.kinds:
@@ -139,7 +153,11 @@ class ModelAdapter:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
         self.kind, self.problem, self.convention = kind, problem, problem.convention
         self.name = name or getattr(model, "__name__", None) or type(model).__name__
-        if is_torch_module(model):
+        if library:
+            if device is not None:
+                model.to(device)
+            self._caller = _NumpyCaller(model, int(batch_size), model.describe())
+        elif is_torch_module(model):
             self._caller = _TorchCaller(model, device, int(batch_size))
         else:
             if device is not None:

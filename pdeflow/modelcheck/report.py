@@ -253,7 +253,10 @@ class ValidationReport:
                             label=f"e_{label}(t)")
         if np.any(self.e_velocity_truth > 0):
             ax.plot(self.times, self.e_velocity_truth, "k--", label="truth error (velocity)")
-        ax.set_xscale("log")
+        if self.times[0] > 0:
+            ax.set_xscale("log")
+        else:                   # integer timesteps from t = 0: linear near 0, log beyond
+            ax.set_xscale("symlog", linthresh=max(float(self.times[1]), 1e-12))
         ax.set_yscale("log")
         ax.set_xlabel("t")
         ax.set_ylabel("E |f_model - f|^2")

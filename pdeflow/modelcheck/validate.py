@@ -94,7 +94,7 @@ def _integrals(adapter, problem, times, n, rng, progress) -> dict:
             "eps2_velocity_truth": float(trapezoid_weights(times) @ e_truth)}
 
 
-def error_profile(model, problem, kind: str = "score", *, samples: int = 10000, seed: int = 0,
+def error_profile(model, problem, kind: str | None = None, *, samples: int = 10000, seed: int = 0,
                   profile_points: int = 33, device=None, batch_size: int = 65536,
                   progress: bool = False, name: str | None = None) -> dict:
     """Only part 1 of :func:`validate` (no sampling): e(t) at the ``profile_points`` nodes and
@@ -225,7 +225,7 @@ def _verdicts(r: dict) -> tuple:
                    "worst_z": worst[0] if headline_z else None}
 
 
-def validate(model, problem, kind: str = "score", *, samples: int = 10000, seed: int = 0,
+def validate(model, problem, kind: str | None = None, *, samples: int = 10000, seed: int = 0,
              device=None, profile_points: int = 33, ode_steps: int = 100, sde_steps: int = 500,
              w2_points: int = 1000, w2_draws: int = 5, w2_max_dim: int = 8,
              mmd_points: int = 1000, flow_map_points: int = 2000, floor_draws: int = 16,
@@ -239,7 +239,8 @@ def validate(model, problem, kind: str = "score", *, samples: int = 10000, seed:
     model : see :mod:`pdeflow.modelcheck.protocol` for the call of each kind (or a model of
         diffusers / k-diffusion / torchcfm, see :mod:`pdeflow.modelcheck.adapters`).
     problem : Problem or str.
-    kind : one of :data:`~pdeflow.modelcheck.protocol.KINDS`.
+    kind : one of :data:`~pdeflow.modelcheck.protocol.KINDS`; None: the kind of a library model
+        (:mod:`~pdeflow.modelcheck.adapters`), else ``"score"``.
     samples : points per profile node and generated samples (>= 10).
     seed : int; the same seed gives the same report.
     device : torch device for a module.
@@ -353,7 +354,7 @@ def validate(model, problem, kind: str = "score", *, samples: int = 10000, seed:
     verdict, headline = _verdicts(numbers)
     profile.pop("times")
     return ValidationReport(
-        problem=problem.name, kind=kind, model=adapter.describe(), truth=problem.truth,
+        problem=problem.name, kind=adapter.kind, model=adapter.describe(), truth=problem.truth,
         convention=conv.name if conv else "porous-medium", dim=problem.dim,
         t_min=problem.t_min, T=problem.T, samples=n, seed=int(seed),
         times=problem.profile_times(profile_points), **profile,
