@@ -131,8 +131,8 @@ def _median_bandwidth(x, rng, m=1000):
 
 
 #: a sample-level distance is "consistent with the truth" while it sits at most this many floor
-#: standard deviations above its floor (with the floor SD from 10 draws, P(t_9 > 4) = 0.15 %
-#: per distance, under 1 % false alarms over the four distances of the headline: sliced W2 and
+#: standard deviations above its floor (with the floor SD from 16 draws, P(t_15 > 4) = 0.06 %
+#: per distance, about 0.2 % false alarms over the four distances of the headline: sliced W2 and
 #: MMD^2 of the ODE and SDE samples; W2 has its own line but its floor SD rests on 5 solves)
 Z_THRESHOLD = 4.0
 
