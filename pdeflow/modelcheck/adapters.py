@@ -84,7 +84,7 @@ class _TorchNet:
 
     def _images(self, x):
         x = self._tensor(x)
-        if self.shape is None:
+        if self.shape is None or x.ndim != 2:
             return x
         if x.shape[1] != int(np.prod(self.shape)):
             raise ValueError(f"the model takes images {self.shape} = {int(np.prod(self.shape))} "

@@ -164,6 +164,9 @@ class ModelAdapter:
                 raise ValueError(f"device = {device!r} needs a torch module; model "
                                  f"{self.name!r} is a {type(model).__name__}")
             self._caller = _NumpyCaller(model, int(batch_size))
+        #: (C, H, W) of an image problem: a plain model is called on (n, C, H, W) and may
+        #: answer (n, C, H, W) or (n, C*H*W); library adapters reshape themselves
+        self.image_shape = None if library else getattr(problem, "shape", None)
         mid = 0.5 * (problem.t_min + problem.T)
         self.output(mid, problem.sample(mid, 3, 0))
 
@@ -176,16 +179,20 @@ class ModelAdapter:
         x = np.asarray(x, dtype=np.float64)
         n, d = x.shape
         times = np.full(n, t, dtype=np.float64) if np.ndim(t) == 0 else np.asarray(t, np.float64)
+        shaped = x.reshape(n, *self.image_shape) if self.image_shape else x
         if self.kind == "denoiser":
             scale = self._column(self.convention.scale(times))
-            first, second, call = x / scale, self.convention.denoiser_sigma(times), \
+            scale = scale.reshape(-1, *[1] * (shaped.ndim - 1)) if np.ndim(scale) else scale
+            first, second, call = shaped / scale, self.convention.denoiser_sigma(times), \
                 "model(x / a, sigma)"
         else:
-            first, second, call = times, x, "model(t, x)"
+            first, second, call = times, shaped, "model(t, x)"
         where = (f"{call} with t in [{times.min():.4g}, {times.max():.4g}] and x of shape "
-                 f"{x.shape}" if n else call)
+                 f"{shaped.shape}" if n else call)
         try:
             out = self._caller(first, second)
+            if self.image_shape and out.shape == (n, *self.image_shape):
+                out = out.reshape(n, d)
         except Exception as err:       # any failure inside the user's model: name it and the call
             raise ValueError(f"model {self.name!r} ({self.kind}) failed in {where}: "
                              f"{type(err).__name__}: {err}") from err

@@ -12,6 +12,9 @@ The names:
     integer timesteps t in [0, 999]: ``ddpm`` (linear betas), ``scaled-linear``, ``cosine``.
 ``vp-circle-2d``, ``vp-two-circles-2d``, ``vp-checkerboard-2d``
     exact: the empirical-score flow of 1000 seeded points (smoothed by 0.01) under VP.
+``{convention}-patterns-{C}x{H}x{W}``
+    exact: image-shaped low-rank-plus-diagonal Gaussian mixtures (:mod:`~pdeflow.problems.images`),
+    listed 1x28x28 and 3x32x32, under every convention but ``fm``.
 ``heat-mixture-{d}d``, ``fp-mixture-{d}d``, ``porous-mixture-{d}d``, ``porous-dimaware-{d}d``
     certified, d = 1-3 (:mod:`~pdeflow.problems.certified`).
 """
@@ -24,6 +27,7 @@ from ..schedules import cosine, ddpm_linear, scaled_linear
 from ..exact import GaussianMixture
 from . import certified
 from .base import ExactMixtureProblem, Problem
+from .images import IMAGE_SHAPES, ImageMixtureProblem
 from .mixtures import MIXTURES
 
 __all__ = ["get", "names", "listing", "CONVENTION_SETTINGS", "LISTED_DIMS"]
@@ -49,6 +53,7 @@ _EMPIRICAL = {"circle": "points on the unit circle", "two-circles": "points on t
 _MIXTURE_WORDS = {"separated": "well-separated isotropic", "anisotropic": "anisotropic",
                   "many": "32-component"}
 _PATTERN = re.compile(r"^(?P<family>[a-z+/-]+?)-(?P<dim>\d+)d$")
+_IMAGES = re.compile(r"^(?P<convention>[a-z-]+?)-patterns-(?P<c>\d+)x(?P<h>\d+)x(?P<w>\d+)$")
 
 
 def _mixture_problem(convention: str, mixture: str, dim: int) -> Problem:
@@ -93,12 +98,31 @@ def _parse(name: str):
     return None
 
 
+def _image_problem(name: str):
+    match = _IMAGES.match(name) if isinstance(name, str) else None
+    if match is None or match["convention"] not in CONVENTION_SETTINGS:
+        return None
+    if match["convention"] == "fm":
+        raise ValueError("image problems exist for the diffusion conventions, not fm (the "
+                         "low-rank score needs a(t) > 0 everywhere)")
+    factory, t_min, T, words = CONVENTION_SETTINGS[match["convention"]]
+    shape = (int(match["c"]), int(match["h"]), int(match["w"]))
+    return ImageMixtureProblem(name, factory(), shape, t_min, T,
+                               f"{shape[0]}x{shape[1]}x{shape[2]} images: 4 smooth patterns, "
+                               f"rank-6 + diagonal covariances, under {words}")
+
+
 def get(name: str, **options) -> Problem:
     """The problem called ``name`` (see the module docstring and :func:`names`).
 
     ``options`` go to the problem's factory: ``n``, ``n_snapshots``, ``progress`` for certified
     problems; ``size``, ``bandwidth`` for the empirical ones. ValueError for an unknown name.
     """
+    image = _image_problem(name)
+    if image is not None:
+        if options:
+            raise ValueError(f"image problems take no options, got {sorted(options)}")
+        return image
     parsed = _parse(name)
     if parsed is None:
         raise ValueError(f"problem must be a catalogue name (see `pdeflow problems`), got "
@@ -121,6 +145,13 @@ def _entries():
             for dim in LISTED_DIMS:
                 yield (f"{convention}-{mixture}-{dim}d", "exact", dim,
                        f"{_MIXTURE_WORDS[mixture]} Gaussian mixture under {words}")
+    for convention, (_, _, _, words) in CONVENTION_SETTINGS.items():
+        if convention == "fm":
+            continue
+        for c, h, w in IMAGE_SHAPES:
+            yield (f"{convention}-patterns-{c}x{h}x{w}", "exact", c * h * w,
+                   f"{c}x{h}x{w} images: 4 smooth patterns, rank-6 + diagonal covariances, "
+                   f"under {words}")
     for kind, words in _EMPIRICAL.items():
         yield f"vp-{kind}-2d", "exact", 2, f"empirical-score flow of 1000 {words} under VP"
     for family in certified.FAMILIES:
