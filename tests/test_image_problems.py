@@ -92,3 +92,26 @@ def test_models_are_called_on_images_and_the_exact_field_has_zero_error():
     shifted = lambda t, x: conv.noise_from_score(t, problem.score(t, x.reshape(len(x), -1)) + c)
     profile = error_profile(shifted, problem, "epsilon", samples=30, profile_points=5)
     assert abs(profile["eps2_score"] / (c * c * 784 * 999) - 1) < 1e-9
+
+
+def test_device_cuda_when_a_gpu_is_present():
+    torch = pytest.importorskip("torch")
+    if not torch.cuda.is_available():
+        pytest.skip("no CUDA device")
+    problem = get("vp-patterns-1x28x28")
+
+    class Exact(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.anchor = torch.nn.Parameter(torch.zeros((), dtype=torch.float64))
+
+        def forward(self, t, x):
+            assert x.is_cuda
+            flat = x.reshape(len(x), -1).cpu().numpy()
+            return torch.as_tensor(problem.score(t.cpu().numpy(), flat), device=x.device)
+
+    from pdeflow.modelcheck import validate
+    report = validate(Exact(), problem, "score", device="cuda", samples=50, profile_points=5,
+                      ode_steps=4, sde_steps=4, mmd_points=50, flow_map_points=20,
+                      floor_draws=5, directions=16, progress=False)
+    assert report.eps2_score < 1e-20 and "cuda" in report.model
