@@ -15,6 +15,7 @@ Writes results/validate_image_model/validation.{h5,png,txt} and prints the repor
 from __future__ import annotations
 
 import argparse
+import sys
 import time
 
 import numpy as np
@@ -82,7 +83,8 @@ def main():
                 if args.quick else dict(samples=10000, ode_steps=100, sde_steps=200))
     start = time.perf_counter()
     report = pdeflow.validate(DiffusersModel(unet, scheduler), problem, seed=args.seed,
-                              name="tiny UNet2DModel (DDPM)", **settings)
+                              name="tiny UNet2DModel (DDPM)", progress=sys.stderr.isatty(),
+                              **settings)
     print(report.text())
     paths = report.save(args.out)
     print(f"\ntrained in {trained:.0f} s, validated in {time.perf_counter() - start:.0f} s; "
