@@ -245,7 +245,7 @@ class DiffusionConvention:
 class TimeChangedFokkerPlanck(DiffusionConvention):
     """A convention that is pdeflow's per-coordinate Fokker-Planck (D, kappa) run on a clock s(t):
     a = e^{-kappa s}, b^2 = (D / kappa)(1 - e^{-2 kappa s}) (2 D s for heat), from
-    :func:`ou_transition_coefficients`. Then f = -kappa s', g^2 = 2 D s'.
+    :func:`~pdeflow.conventions.ou_transition_coefficients`. Then f = -kappa s', g^2 = 2 D s'.
 
     Subclasses define :meth:`clock` s(t) and :meth:`clock_rate` s'(t).
     """
@@ -268,7 +268,7 @@ class TimeChangedFokkerPlanck(DiffusionConvention):
 
     def transition(self, s):
         """(decay, variance) of the per-coordinate Fokker-Planck (D, kappa) over a clock time s
-        (:func:`ou_transition_coefficients`, the formula behind
+        (:func:`~pdeflow.conventions.ou_transition_coefficients`, the formula behind
         :meth:`pdeflow.equations.FokkerPlanck.transition`)."""
         return ou_transition_coefficients(self.D, self.kappa, s)
 

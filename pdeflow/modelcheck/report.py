@@ -81,13 +81,13 @@ class ValidationReport:
         ``floor_draws`` pairs); sliced_w2_debiased : sqrt(max(SW2^2 - floor mean of SW2^2, 0)),
         the sliced distance of the laws with the plug-in bias removed.
     mmd2, mmd2_floor, mmd_bandwidth : unbiased MMD^2 on ``mmd_points`` with the kernel
-        sum_k exp(-|x - y|^2 / (2 (h / k)^2)), k in ``MMD_SCALES`` (1, 2, 4, 8), h =
+        ``sum_k exp(-|x - y|^2 / (2 (h / k)^2))``, k in ``MMD_SCALES`` (1, 2, 4, 8), h =
         ``mmd_bandwidth`` the median distance of the exact samples.
-    z : {"w2" | "sliced_w2" | "mmd2": {"ode", "sde"}}: (value - floor mean) / floor SD; the floor
-        SD is the standard error of the distance at that sample size.
+    z : ``{"w2", "sliced_w2", "mmd2"} -> {"ode", "sde"} -> z``: (value - floor mean) /
+        floor SD; the floor SD is the standard error of the distance at that sample size.
     flow_map : per-particle flow-map error of the ODE against the exact field's ODE (twice the
         steps) from the same starts: {"rms", "rms_se", "mean_square", "mean_square_se",
-        "l2_uvp", "l2_uvp_se" (100 E|T_hat - T*|^2 / Var T*, in %), "target_variance",
+        "l2_uvp", "l2_uvp_se" (``100 E|T_hat - T*|^2 / Var T*``, in %), "target_variance",
         "top1_share", "points"}; flow_map_error = its RMS; flow_map_truth_error: the exact
         map's own error estimate (same steps vs twice the steps).
     verdict : one {"quantity", "consistent", "detail"} per quantity; headline : {"consistent",

@@ -16,8 +16,8 @@
    size (its standard error) and z = (value - floor mean) / floor SD how far above the floor
    it sits.
 3. Flow map: the model's ODE endpoints against the exact field's ODE (twice the steps) from
-   the same ``flow_map_points`` starts, per particle: mean |T_hat - T*|^2 with its standard
-   error, RMS, L2-UVP = 100 E|T_hat - T*|^2 / Var(T*) (Korotin et al. 2021), the share of the
+   the same ``flow_map_points`` starts, per particle: mean ``|T_hat - T*|^2`` with its standard
+   error, RMS, L2-UVP = ``100 E|T_hat - T*|^2 / Var(T*)`` (Korotin et al. 2021), the share of the
    top 1 % of particles.
 4. Memorisation (``training_set`` given): :func:`pdeflow.validation.metrics.memorisation` of
    the ODE samples against the training set and as many fresh exact samples.
@@ -39,7 +39,7 @@ from .protocol import ModelAdapter
 from .report import ValidationReport
 from .sampling import probability_flow, reverse_sde
 
-__all__ = ["validate", "error_profile", "trapezoid_weights", "Z_THRESHOLD"]
+__all__ = ["validate", "error_profile", "trapezoid_weights", "Z_THRESHOLD", "MMD_SCALES"]
 
 
 def trapezoid_weights(times) -> np.ndarray:
@@ -158,8 +158,8 @@ def _zscore(value, floor):
 
 
 def _flow_map_stats(y_model, y_exact) -> dict:
-    """Per-particle flow-map error: mean |T_hat - T*|^2 with its standard error, the RMS, the
-    L2-UVP 100 E|T_hat - T*|^2 / Var(T*) (Korotin et al. 2021), the share of the top 1 %."""
+    """Per-particle flow-map error: mean ``|T_hat - T*|^2`` with its standard error, the RMS, the
+    L2-UVP ``100 E|T_hat - T*|^2 / Var(T*)`` (Korotin et al. 2021), the share of the top 1 %."""
     sq = ((y_model - y_exact) ** 2).sum(1)
     n = len(sq)
     mean, se = float(sq.mean()), float(sq.std(ddof=1) / math.sqrt(n)) if n > 1 else math.nan

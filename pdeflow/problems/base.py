@@ -1,7 +1,7 @@
 """What every catalogue problem offers: a time-dependent law rho_t with a known score and
 velocity, exact samples, and where its truth comes from.
 
-A problem lives in the time of its convention (:class:`~pdeflow.equations.DiffusionConvention`):
+A problem lives in the time of its convention (:class:`~pdeflow.conventions.DiffusionConvention`):
 diffusions carry the data at ``t_min`` and the noise at ``T``; flow matching (``generates_forward``)
 the noise at ``t_min`` and the data at ``T``. Points are (n, dim) arrays, times floats or (n,)
 arrays (DESIGN.md section 6).

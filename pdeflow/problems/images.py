@@ -5,7 +5,7 @@ samples are images (C, H, W), under any convention (exact score by Woodbury iden
 filtered with a Gaussian of ``length`` pixels, normalised to unit RMS): ``components`` means of
 amplitude 1, each with ``rank`` factor patterns of amplitude 0.5 and a diagonal of 0.1^2. It is
 deterministic (a fixed seed per shape). Points are flattened images (n, C*H*W); a model is called
-on (n, C, H, W) (:attr:`ImageMixtureProblem.shape`).
+on (n, C, H, W) (the problem's ``shape``).
 """
 from __future__ import annotations
 
@@ -30,7 +30,7 @@ def _check_shape(shape) -> tuple:
 
 def smooth_patterns(count: int, shape, seed, length: float = 3.0) -> np.ndarray:
     """``count`` smooth random images (count, C*H*W) of unit RMS: white noise times a Gaussian
-    low-pass filter exp(-|k|^2 length^2 / 2) in Fourier space (k in radians per pixel)."""
+    low-pass filter ``exp(-|k|^2 length^2 / 2)`` in Fourier space (k in radians per pixel)."""
     c, h, w = _check_shape(shape)
     rng = np.random.default_rng(seed)
     noise = rng.standard_normal((int(count), c, h, w))
