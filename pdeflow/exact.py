@@ -19,9 +19,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .equations import (POROUS_MAX_DIM, DiffusionConvention, FokkerPlanck, GradientFlow,
-                        PorousMedium, TimeChangedFokkerPlanck, _check_dim, _check_positive,
-                        log_truncated_power_integral, porous_stationary_level,
+from .conventions import DiffusionConvention, TimeChangedFokkerPlanck
+from .equations import (POROUS_MAX_DIM, FokkerPlanck, GradientFlow, PorousMedium, _check_dim,
+                        _check_positive, log_truncated_power_integral, porous_stationary_level,
                         truncated_power_integral)
 
 __all__ = [
@@ -29,6 +29,7 @@ __all__ = [
     "GaussianMixture", "GaussianMixtureFlow", "gaussian_moments", "ou_transition",
     "Barenblatt", "ConfinedBarenblatt", "corrupt_mixture", "CorruptedMixture",
     "AnisotropicBarenblatt", "DisjointBarenblattMixture",
+    "LowRankGaussianMixture", "CorruptedLowRankMixture",
 ]
 
 
@@ -467,7 +468,7 @@ def corrupt_mixture(mixture: GaussianMixture, scale: float, noise: float) -> Gau
 
 class CorruptedMixture:
     """The exact marginals p_t of x_t = a(t) x_0 + b(t) z for x_0 ~ a Gaussian mixture, under any
-    :class:`~pdeflow.equations.DiffusionConvention`.
+    :class:`~pdeflow.conventions.DiffusionConvention`.
 
     A convention that is a time-changed Fokker-Planck (VP, VE, EDM, pdeflow's own) is evolved by
     :func:`gaussian_moments` on its clock s(t), i.e. by the same OU transition as
@@ -511,7 +512,8 @@ class CorruptedMixture:
     def _marginal(self, t: float) -> GaussianMixture:
         conv = self.convention
         if isinstance(conv, TimeChangedFokkerPlanck) and conv.ou_marginal:
-            means, covs = gaussian_moments(conv.equation, self.initial.means,
+            per_coordinate = FokkerPlanck(D=conv.D, kappa=conv.kappa, dim=1)
+            means, covs = gaussian_moments(per_coordinate, self.initial.means,
                                            self.initial.covariances, float(conv.clock(t)))
             return GaussianMixture(self.initial.weights, means, covs, self.initial.mass)
         return corrupt_mixture(self.initial, conv.scale(t), conv.noise(t))
@@ -1267,3 +1269,154 @@ class DisjointBarenblattMixture:
     def __repr__(self) -> str:
         return (f"DisjointBarenblattMixture({len(self.components)} components, dim={self.dim}, "
                 f"m={self.m}, contact_time={self.contact_time:.6g})")
+
+
+# ----------------------------------------------------------------------------------------------
+# Low-rank-plus-diagonal Gaussian mixtures (image-sized exact problems)
+# ----------------------------------------------------------------------------------------------
+class LowRankGaussianMixture:
+    """sum_k w_k N(mu_k, U_k U_k^T + diag(D_k)) in R^d, evaluated by Woodbury identities in
+    O(n K d r) time and O(chunk K d) memory (no d x d matrix is ever formed).
+
+    With Delta = diag(D_k) and M_k = I_r + U_k^T Delta^{-1} U_k (r x r):
+    C_k^{-1} = Delta^{-1} - Delta^{-1} U_k M_k^{-1} U_k^T Delta^{-1} and
+    log det C_k = log det Delta + log det M_k.
+
+    Parameters
+    ----------
+    weights : (K,) positive, summing to 1.
+    means : (K, d).
+    factors : (K, d, r) the low-rank parts U_k (r >= 1).
+    diagonals : (K, d) positive, the diagonal parts D_k.
+    chunk : points per block of the evaluation (memory).
+    """
+
+    def __init__(self, weights, means, factors, diagonals, chunk: int = 2048):
+        w = np.atleast_1d(np.asarray(weights, dtype=np.float64))
+        mu = np.atleast_2d(np.asarray(means, dtype=np.float64))
+        u = np.asarray(factors, dtype=np.float64)
+        diag = np.asarray(diagonals, dtype=np.float64)
+        k, d = mu.shape
+        if u.ndim != 3 or u.shape[:2] != (k, d) or u.shape[2] < 1:
+            raise ValueError(f"factors must have shape ({k}, {d}, r) with r >= 1, got {u.shape}")
+        if diag.shape != (k, d) or not np.all(np.isfinite(diag) & (diag > 0)):
+            raise ValueError(f"diagonals must be ({k}, {d}) finite positive numbers")
+        if w.shape != (k,) or not np.all(np.isfinite(w) & (w > 0)) or abs(w.sum() - 1) > 1e-10:
+            raise ValueError(f"weights must be {k} positive numbers summing to 1, got {w}")
+        if not (np.all(np.isfinite(mu)) and np.all(np.isfinite(u))):
+            raise ValueError("means and factors must be finite")
+        if int(chunk) != chunk or chunk < 1:
+            raise ValueError(f"chunk must be a positive integer, got {chunk}")
+        self.weights, self.means, self.factors, self.diagonals = w, mu, u, diag
+        self.chunk = int(chunk)
+        inv = 1.0 / diag                                                   # (K, d)
+        inner = np.eye(u.shape[2]) + np.einsum("kdi,kd,kdj->kij", u, inv, u)   # M_k
+        self._inv_diag = inv
+        self._chol = np.linalg.cholesky(inner)                             # (K, r, r)
+        self._log_det = (np.log(diag).sum(1)
+                         + 2.0 * np.log(np.diagonal(self._chol, axis1=1, axis2=2)).sum(1))
+
+    @property
+    def dim(self) -> int:
+        return self.means.shape[1]
+
+    @property
+    def rank(self) -> int:
+        return self.factors.shape[2]
+
+    def covariances(self) -> np.ndarray:
+        """The dense (K, d, d) covariances (for tests in small d only)."""
+        return (np.einsum("kdi,kei->kde", self.factors, self.factors)
+                + self.diagonals[:, :, None] * np.eye(self.dim))
+
+    def corrupted(self, scale: float, noise: float) -> "LowRankGaussianMixture":
+        """The law of a X + b Z: means a mu_k, factors a U_k, diagonals a^2 D_k + b^2."""
+        a, b = float(scale), float(noise)
+        if not (math.isfinite(a) and math.isfinite(b) and a >= 0 and b >= 0 and a + b > 0):
+            raise ValueError(f"scale and noise must be finite, >= 0 and not both 0, got {a}, {b}")
+        if a == 0:
+            raise ValueError("scale a = 0 leaves no low-rank part; use a > 0")
+        return LowRankGaussianMixture(self.weights, a * self.means, a * self.factors,
+                                      a * a * self.diagonals + b * b, self.chunk)
+
+    def _solve(self, x):
+        """(log w_k N_k(x) (n, K), C_k^{-1}(x - mu_k) (K, n, d)) for one block of points."""
+        out_log, out_solved = [], []
+        for k in range(len(self.weights)):
+            r = x - self.means[k]
+            y = r * self._inv_diag[k]                                      # Delta^{-1} r
+            w = y @ self.factors[k]                                        # U^T Delta^{-1} r
+            sol = np.linalg.solve(self._chol[k].T,
+                                  np.linalg.solve(self._chol[k], w.T)).T   # M^{-1} w
+            solved = y - (sol @ self.factors[k].T) * self._inv_diag[k]
+            quad = (r * solved).sum(1)
+            out_log.append(-0.5 * (quad + self._log_det[k] + self.dim * math.log(2 * math.pi))
+                           + math.log(self.weights[k]))
+            out_solved.append(solved)
+        return np.stack(out_log, 1), np.stack(out_solved)
+
+    def _blocks(self, x):
+        x = _as_points(x, self.dim)
+        for start in range(0, len(x), self.chunk):
+            yield start, x[start:start + self.chunk]
+
+    def log_density(self, x) -> np.ndarray:
+        """log p(x), (n,)."""
+        parts = [_logsumexp(self._solve(block)[0], axis=1) for _, block in self._blocks(x)]
+        return np.concatenate(parts) if parts else np.empty(0)
+
+    def density(self, x) -> np.ndarray:
+        return np.exp(self.log_density(x))
+
+    def posterior(self, x) -> np.ndarray:
+        """Component responsibilities (n, K)."""
+        parts = []
+        for _, block in self._blocks(x):
+            log_post = self._solve(block)[0]
+            parts.append(np.exp(log_post - _logsumexp(log_post, axis=1, keepdims=True)))
+        return np.concatenate(parts) if parts else np.empty((0, len(self.weights)))
+
+    def score(self, x) -> np.ndarray:
+        """grad log p(x) = -sum_k p_k(x) C_k^{-1}(x - mu_k), (n, d)."""
+        x = _as_points(x, self.dim)
+        out = np.empty_like(x)
+        for start, block in self._blocks(x):
+            log_post, solved = self._solve(block)
+            post = np.exp(log_post - _logsumexp(log_post, axis=1, keepdims=True))
+            out[start:start + len(block)] = -np.einsum("nk,knd->nd", post, solved)
+        return out
+
+    def sample(self, n: int, seed) -> np.ndarray:
+        """``n`` samples (n, d): mu_k + U_k z_r + sqrt(D_k) z_d."""
+        rng = np.random.default_rng(seed)
+        n = int(n)
+        comp = rng.choice(len(self.weights), size=n, p=self.weights)
+        low = rng.standard_normal((n, self.rank))
+        diag = rng.standard_normal((n, self.dim))
+        out = self.means[comp] + np.sqrt(self.diagonals[comp]) * diag
+        for k in np.unique(comp):
+            rows = comp == k
+            out[rows] += low[rows] @ self.factors[k].T
+        return out
+
+
+class CorruptedLowRankMixture(CorruptedMixture):
+    """:class:`CorruptedMixture` for a :class:`LowRankGaussianMixture` data law: p_t is the
+    low-rank mixture of a(t) X + b(t) Z, the velocity the probability-flow formula
+    f x - (g^2 / 2) s (needs a(t) > 0)."""
+
+    def __init__(self, convention: DiffusionConvention, initial: LowRankGaussianMixture):
+        if not isinstance(convention, DiffusionConvention):
+            raise ValueError(f"convention must be a DiffusionConvention, got "
+                             f"{type(convention).__name__}")
+        if not isinstance(initial, LowRankGaussianMixture):
+            raise ValueError(f"initial must be a LowRankGaussianMixture, got "
+                             f"{type(initial).__name__}")
+        self.convention, self.initial, self._recent = convention, initial, {}
+
+    def _marginal(self, t: float) -> LowRankGaussianMixture:
+        conv = self.convention
+        return self.initial.corrupted(conv.scale(t), conv.noise(t))
+
+    def _velocity(self, t: float, x) -> np.ndarray:
+        return self.convention.velocity_from_score(t, self.at(t).score(x), x)
