@@ -1,4 +1,5 @@
-"""The exact anisotropic porous flow (AnisotropicBarenblatt) checked against the PDE itself (finite
+"""The exact anisotropic porous flow (AnisotropicBarenblatt) and sums of them with disjoint supports
+(DisjointBarenblattMixture), checked against the PDE itself (finite
 differences), its own velocity (RK4 flow maps), mass conservation, the Jacobian identity and the
 radial Barenblatt closed forms."""
 import math
@@ -7,7 +8,8 @@ import numpy as np
 import pytest
 
 from pdeflow.equations import PorousMedium
-from pdeflow.exact import AnisotropicBarenblatt, Barenblatt, ConfinedBarenblatt
+from pdeflow.exact import (AnisotropicBarenblatt, Barenblatt, ConfinedBarenblatt,
+                           DisjointBarenblattMixture)
 from pdeflow.solvers.flow_map import integrate_flow_map
 
 D1 = np.array([-2.0, -1.0, 1.0, 2.0])               # 4th-order first derivative, offsets +-1, +-2
@@ -287,7 +289,9 @@ def test_support_volume():
 
 def test_equation_only_when_expressible():
     assert general_flow(2, 2.0).equation is None
-    assert AnisotropicBarenblatt.isotropic(2.0, 8, 1.0, 1.0, kappa=1.0).equation is None  # d > 3
+    assert AnisotropicBarenblatt.isotropic(2.0, 8, 1.0, 1.0, kappa=1.0).equation == PorousMedium(
+        m=2.0, D=1.0, kappa=1.0, dim=8)                              # PorousMedium takes d <= 128
+    assert AnisotropicBarenblatt.isotropic(2.0, 2, 1.0, 1.0, kappa=-0.5).equation is None
     assert AnisotropicBarenblatt(3.0, spd(2, 1), 1.0, K=0.5 * np.eye(2), D=2.0).equation == \
         PorousMedium(m=3.0, D=2.0, kappa=0.5, dim=2)
 
@@ -311,3 +315,162 @@ def test_bad_input_names_the_parameter(kwargs, word):
         flow.density(0.0, np.zeros((3, 3)))
     with pytest.raises(ValueError, match="t"):
         flow.density(-1.0, np.zeros((3, 2)))
+
+
+# ----------------------------------------------------------------------------------------------
+# Disjoint mixtures and their first contact time
+# ----------------------------------------------------------------------------------------------
+def two_balls(dim, kappa, m=2.0):
+    e1 = np.eye(dim)[0]
+    return (AnisotropicBarenblatt.isotropic(m, dim, 1.0, 1.0, kappa=kappa, center=1.5 * e1),
+            AnisotropicBarenblatt.isotropic(m, dim, 2.0, 0.5, kappa=kappa, center=-1.0 * e1))
+
+
+@pytest.mark.parametrize("dim", [2, 8, 32])
+@pytest.mark.parametrize("kappa", [0.0, 0.5])
+def test_contact_time_of_two_balls(dim, kappa):
+    """Radial components: contact when |mu_1 - mu_2| = R_1 + R_2, found independently by
+    brentq on the radii sqrt(c/a)."""
+    from scipy.optimize import brentq
+
+    balls = two_balls(dim, kappa)
+
+    def gap(t):
+        (A1, c1, mu1), (A2, c2, mu2) = balls[0].shape(t), balls[1].shape(t)
+        return (np.linalg.norm(mu1 - mu2) - math.sqrt(c1 / A1[0, 0])
+                - math.sqrt(c2 / A2[0, 0]))
+
+    horizon = 50.0
+    mix = DisjointBarenblattMixture(balls, horizon=horizon)
+    if gap(horizon) > 0:                        # K = 0 in high d: the supports grow too slowly
+        assert mix.contact_time == math.inf and mix.valid_until == horizon
+        return
+    expected = brentq(gap, 0.0, horizon, xtol=1e-14, rtol=1e-15)
+    lo, hi = mix.contact_bracket
+    assert lo <= expected * (1 + 1e-12) and expected <= hi * (1 + 1e-12)
+    assert hi - lo <= 1e-10 * max(lo, 1.0)
+    assert mix.contact_time == lo and mix.contact_pair == (0, 1)
+
+
+def _grid_overlap(components, t, n=1200):
+    """True if some point of a fine 2-D grid lies in two supports (proves an overlap)."""
+    boxes = []
+    for comp in components:
+        A, c, mu = comp.shape(t)
+        half = np.sqrt(c * np.diag(np.linalg.inv(A)))
+        boxes.append((mu - half, mu + half))
+    lower = np.min([b[0] for b in boxes], axis=0)
+    upper = np.max([b[1] for b in boxes], axis=0)
+    axes = [np.linspace(lower[k], upper[k], n) for k in range(2)]
+    grid = np.stack(np.meshgrid(*axes, indexing="ij"), -1).reshape(-1, 2)
+    inside = [comp.in_support(t, grid) for comp in components]
+    return bool(np.any(inside[0] & inside[1]))
+
+
+@pytest.mark.parametrize("general", [False, True])
+def test_contact_time_of_two_ellipses_by_brute_force(general):
+    """Anisotropic, rotated ellipses (K = kappa I: the bisection; a general symmetric K: the
+    certified march): no grid point lies in both supports just before the contact time, and the
+    first time a grid point does (bisection on the grid predicate) is at most 2e-3 later."""
+    K = np.array([[0.6, 0.25], [0.25, 0.1]]) if general else 0.4 * np.eye(2)
+    comps = (AnisotropicBarenblatt(2.0, np.array([[3.0, 1.2], [1.2, 1.0]]), 1.0, K=K,
+                                   center=[1.4, 0.3]),
+             AnisotropicBarenblatt(2.0, np.array([[1.0, -0.4], [-0.4, 2.5]]), 0.7, K=K,
+                                   center=[-1.2, -0.4]))
+    mix = DisjointBarenblattMixture(comps, horizon=20.0)
+    tc = mix.contact_time
+    assert 0 < tc < 20
+    assert not _grid_overlap(comps, tc * (1 - 1e-4))
+    assert _grid_overlap(comps, tc + 0.05)
+    lo, hi = tc * (1 - 1e-4), tc + 0.05
+    for _ in range(14):
+        mid = 0.5 * (lo + hi)
+        lo, hi = (lo, mid) if _grid_overlap(comps, mid) else (mid, hi)
+    assert tc <= hi < tc + 2e-3 * tc
+
+
+def test_times_past_contact_are_refused():
+    mix = DisjointBarenblattMixture(two_balls(2, 0.5))
+    tc = mix.contact_time
+    x = mix.sample(0.9 * tc, 50, seed=1)
+    late = tc * (1 + 1e-6)
+    for call in (lambda: mix.density(late, x), lambda: mix.velocity(late, x),
+                 lambda: mix.score(late, x), lambda: mix.flow_map(late, x, t0=0.5 * tc),
+                 lambda: mix.flow_map(0.5 * tc, x, t0=late), lambda: mix.sample(late, 3, 0),
+                 lambda: mix.pressure(late, x), lambda: mix.support_volume(late)):
+        with pytest.raises(ValueError, match=rf"t0? = {late}.*contact time {tc:.12g}"):
+            call()
+    mix.density(tc, x)                                       # the contact time itself is valid
+
+
+def test_overlapping_or_mismatched_components_are_refused():
+    a = AnisotropicBarenblatt.isotropic(2.0, 2, 1.0, 1.0, center=[0.0, 0.0])
+    b = AnisotropicBarenblatt.isotropic(2.0, 2, 1.0, 1.0, center=[1.5, 0.0])     # overlaps a
+    touching = AnisotropicBarenblatt.isotropic(2.0, 2, 1.0, 1.0, center=[2.0, 0.0])
+    with pytest.raises(ValueError, match="components 0 and 1 have overlapping"):
+        DisjointBarenblattMixture([a, b])
+    with pytest.raises(ValueError, match="overlapping or touching"):
+        DisjointBarenblattMixture([a, touching])
+    far = AnisotropicBarenblatt.isotropic(1.5, 2, 1.0, 1.0, center=[5.0, 0.0])
+    with pytest.raises(ValueError, match="m and D"):
+        DisjointBarenblattMixture([a, far])
+    with pytest.raises(ValueError, match="K"):
+        DisjointBarenblattMixture([a, AnisotropicBarenblatt.isotropic(2.0, 2, 1.0, 1.0,
+                                                                      kappa=1.0,
+                                                                      center=[5.0, 0.0])])
+    with pytest.raises(ValueError, match="components"):
+        DisjointBarenblattMixture([])
+
+
+@pytest.mark.parametrize("dim", [2, 8])
+def test_mixture_solves_the_pde_and_flows_by_component(dim):
+    K = symmetric(dim, 21, scale=0.4)
+    centres = 2.5 * np.eye(dim)[:3] if dim > 2 else np.array([[2.5, 0], [-2.5, 0], [0, 2.5]])
+    comps = [AnisotropicBarenblatt(1.0 + 1.0 / dim, spd(dim, 30 + k, spread=2.0), 0.5, K=K,
+                                   center=centres[k]) for k in range(3)]
+    mix = DisjointBarenblattMixture(comps, horizon=30.0)
+    t = 0.5 * min(mix.contact_time, 2.0)
+    x = np.concatenate([inside_points(c, t, 5, seed=k) for k, c in enumerate(comps)])
+    residual, scale = pde_residual(mix, t, x, min(step_sizes(c, t) for c in comps), 1e-3 * t)
+    assert np.abs(residual).max() < 1e-6 * scale
+    x0 = mix.sample(0.0, 40, seed=3)
+    rk4 = integrate_flow_map(mix, x0, np.array([0.0, t]), method="rk4", dt=1e-3)
+    assert np.abs(rk4.final - mix.flow_map(t, x0)).max() < 1e-9
+    np.testing.assert_array_equal(mix.component_index(t, mix.flow_map(t, x0)),
+                                  mix.component_index(0.0, x0))
+    assert np.isnan(mix.flow_map(t, np.full((1, dim), 50.0))).all()
+    assert np.isnan(mix.score(t, np.full((1, dim), 50.0))).all()
+    far = np.full((1, dim), 50.0)
+    np.testing.assert_allclose(mix.velocity(t, far), -far @ K)
+    assert math.isclose(mix.mass, sum(c.mass for c in comps), rel_tol=1e-14)
+    assert math.isclose(mix.support_volume(t), sum(c.support_volume(t) for c in comps),
+                        rel_tol=1e-14)
+
+
+def test_mixture_samples_follow_the_masses():
+    comps = [AnisotropicBarenblatt.with_mass(2.0, np.eye(3) * 4.0, mass, center=centre)
+             for mass, centre in ((0.2, [3.0, 0, 0]), (0.5, [-3.0, 0, 0]), (0.3, [0, 3.0, 0]))]
+    mix = DisjointBarenblattMixture(comps, horizon=2.0)
+    n = 20000
+    x = mix.sample(1.0, n, seed=4)
+    share = np.bincount(mix.component_index(1.0, x), minlength=3) / n
+    np.testing.assert_allclose(share, [0.2, 0.5, 0.3], atol=5 * math.sqrt(0.25 / n))
+
+
+def test_inputs_are_copied_not_frozen():
+    A0, K, centre = spd(2, 1), symmetric(2, 2), np.array([0.5, -0.5])
+    flow = AnisotropicBarenblatt(2.0, A0, 1.0, K=K, center=centre)
+    centre[0] = 9.0                                  # the caller's arrays stay theirs
+    A0[0, 0] = 9.0
+    assert flow.center[0] == 0.5 and flow.A0[0, 0] != 9.0
+    with pytest.raises(ValueError):
+        flow.center[0] = 1.0
+
+
+def test_one_component_mixture_has_no_contact():
+    flow = AnisotropicBarenblatt(2.0, spd(2, 3), 1.0, center=[0.2, 0.1])
+    mix = DisjointBarenblattMixture([flow], horizon=1.0)
+    assert mix.contact_time == math.inf and mix.valid_until == math.inf
+    x = flow.sample(5.0, 20, seed=1)
+    np.testing.assert_array_equal(mix.density(5.0, x), flow.density(5.0, x))
+    np.testing.assert_array_equal(mix.flow_map(5.0, x, t0=5.0), flow.flow_map(5.0, x, t0=5.0))

@@ -27,6 +27,8 @@ from scipy.sparse.csgraph import dijkstra
 from scipy.special import gamma
 from sklearn.neighbors import kneighbors_graph
 
+from ._checks import check_cloud
+
 
 @dataclass(frozen=True)
 class BallVolumeConfig:
@@ -91,11 +93,7 @@ def ball_volume_curvature(points: np.ndarray, dim: int,
     ``distances`` (N, N) replaces the Isomap distances and ``density`` (N,) the KDE (for example
     exact ones, to test the ball-volume fit on its own); both as in the reference code.
     """
-    x = np.asarray(points, dtype=np.float64)
-    if x.ndim != 2 or not np.isfinite(x).all():
-        raise ValueError(f"points must be a finite (N, D) array, got shape {x.shape}")
-    if not isinstance(dim, (int, np.integer)) or dim < 1:
-        raise ValueError(f"dim must be a positive int, got {dim!r}")
+    x = check_cloud(points, dim)
     n_pts = x.shape[0]
     if n_pts <= config.n_neighbors:
         raise ValueError(f"points must have more than n_neighbors = {config.n_neighbors} rows")
