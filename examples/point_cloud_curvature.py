@@ -45,13 +45,23 @@ def _markdown(rows, head, cells) -> str:
     return "\n".join(lines + ["| " + " | ".join(cells(r)) + " |" for r in rows])
 
 
+def _f(row, key, digits=3):
+    v = row.get(key, np.nan)
+    return "-" if not np.isfinite(v) else f"{v:.{digits}f}"
+
+
 def surface_markdown(rows) -> str:
     return _markdown(rows, ["surface", "noise", "estimator", "Pearson r", "published r",
-                            "Spearman", "sign acc. (abs R > 0.1)"],
+                            "r boundary-only", "r beyond boundary", "sign acc. (abs R > 0.1)",
+                            "sign acc. interior", "flat twin: mean ± sd",
+                            "flat twin: share < 0 (interior)"],
                      lambda r: [r["surface"], f"{r['noise']:.2f}", r["estimator"],
                                 _pm(r, "pearson"),
                                 "-" if not np.isfinite(r["published"]) else f"{r['published']:.3f}",
-                                _pm(r, "spearman"), _pm(r, "sign")])
+                                _f(r, "r_boundary"), _f(r, "r_beyond"), _pm(r, "sign"),
+                                _f(r, "sign_interior"),
+                                f"{r['twin_mean']:.3g} ± {r['twin_sd']:.2g}",
+                                _f(r, "twin_negative", 2)])
 
 
 def sign_markdown(rows) -> str:
@@ -124,24 +134,25 @@ def figure(rows, cap, embeds, path_curv: str, path_flat: str) -> None:
 
     firsts = {r["estimator"]: r["first"] for r in rows
               if r["surface"] == "torus" and r["noise"] == 0.0}
-    fig = plt.figure(figsize=(14, 8))
-    cloud = firsts["diffusion"][0]
-    ax = fig.add_subplot(2, 3, 1, projection="3d")
+    cols = 1 + len(firsts)
+    fig = plt.figure(figsize=(4.7 * cols, 8))
+    cloud = next(iter(firsts.values()))[0]
+    ax = fig.add_subplot(2, cols, 1, projection="3d")
     s = ax.scatter(*cloud.points.T, c=cloud.scalar, s=3, cmap="coolwarm")
     ax.set_title("torus, exact R")
     fig.colorbar(s, ax=ax, shrink=0.6, pad=0.16, label="R")   # pad: clear of the z labels
     for k, (w, (cl, est)) in enumerate(firsts.items()):
-        ax = fig.add_subplot(2, 3, 2 + k, projection="3d")
+        ax = fig.add_subplot(2, cols, 2 + k, projection="3d")
         s = ax.scatter(*cl.points.T, c=est, s=3, cmap="coolwarm")
         ax.set_title(f"torus, {w} estimate")
         fig.colorbar(s, ax=ax, shrink=0.6, pad=0.16, label="estimate")
-        ax = fig.add_subplot(2, 3, 5 + k)
+        ax = fig.add_subplot(2, cols, cols + 2 + k)
         ax.scatter(cl.scalar, est, s=2, alpha=0.4)
         r = np.corrcoef(cl.scalar, est)[0, 1]
         ax.set_xlabel("exact R")
         ax.set_ylabel(f"{w} estimate")
         ax.set_title(f"Pearson r = {r:.3f}")
-    ax = fig.add_subplot(2, 3, 4)
+    ax = fig.add_subplot(2, cols, cols + 1)
     ax.hist(cloud.scalar, 40)
     ax.set_xlabel("exact R on the torus (uniform in area)")
     fig.tight_layout()
@@ -173,6 +184,11 @@ def main() -> None:
     parser.add_argument("--out", default="results/point_cloud_curvature")
     parser.add_argument("--quick", action="store_true", help="1 sampling, fewer noises/dims")
     parser.add_argument("--samplings", type=int, default=20)
+    parser.add_argument("--surfaces-only", action="store_true",
+                        help="only the surface table (with flat twins, boundary-only predictor "
+                             "and the quadric baseline)")
+    parser.add_argument("--noises", default=None,
+                        help="comma-separated noise levels of the surface table (default: all)")
     args = parser.parse_args()
     torch.set_num_threads(1)
     os.makedirs(args.out, exist_ok=True)
@@ -180,8 +196,18 @@ def main() -> None:
     n_s = 1 if args.quick else args.samplings
     est = Estimators()
     noises = (0.0, 0.25) if args.quick else NOISES
+    if args.noises:
+        noises = tuple(float(v) for v in args.noises.split(","))
     surf = surface_study(est, noises=noises, n_samplings=n_s, keep_first=True)
     t_surf = time.time() - t0
+    if args.surfaces_only:
+        text = (f"# Point-cloud curvature: surfaces only ({n_s} samplings, noises {noises}; "
+                f"wall {t_surf:.0f} s)\n\n" + surface_markdown(surf) + "\n")
+        _write(os.path.join(args.out, "surfaces.md"), text)
+        _write(os.path.join(args.out, "surfaces.json"),
+               json.dumps(_jsonable(surf), indent=1, default=float))
+        print(text)
+        return
     sign = sign_study(est, dims=(2, 4, 6) if args.quick else (2, 3, 4, 5, 6), n_samplings=n_s)
     t_sign = time.time() - t0 - t_surf
     amb = ambient_study(est, ambient_dims=(3, 100) if args.quick else (3, 10, 100),

@@ -6,6 +6,9 @@ results/epsilon_study.{h5,png,txt}; flags override the TOML file's values; a kil
 again computes only the missing points.
 ``pdeflow demo``  solves a 2-D porous-medium problem from a three-component Gaussian mixture and
 writes its HDF5 file and a PNG of density and velocity at a few times.
+``pdeflow trajectory DATA``  the trajectory-inference table and figure for your snapshots (.npz)
+or a built-in problem.
+``pdeflow curvature POINTS``  the point-cloud curvature table and figure for your point cloud.
 """
 from __future__ import annotations
 
@@ -231,6 +234,146 @@ def _study(args) -> int:
     return 0
 
 
+def _velocity_callable(spec: str):
+    """``module:function`` (the module importable or a .py file path) -> the callable."""
+    import importlib
+    import importlib.util
+
+    module_name, sep, attr = spec.rpartition(":")
+    if not sep or not module_name or not attr:
+        raise ValueError(f"--velocity must be MODULE:FUNCTION or FILE.py:FUNCTION, got {spec!r}")
+    try:
+        if module_name.endswith(".py"):
+            loader = importlib.util.spec_from_file_location("_pdeflow_user_velocity",
+                                                            module_name)
+            if loader is None or not Path(module_name).is_file():
+                raise ImportError(f"no file {module_name}")
+            module = importlib.util.module_from_spec(loader)
+            loader.loader.exec_module(module)
+        else:
+            module = importlib.import_module(module_name)
+    except ImportError as err:
+        raise ValueError(f"--velocity: cannot import {module_name!r} ({err})") from None
+    function = getattr(module, attr, None)
+    if not callable(function):
+        raise ValueError(f"--velocity: {module_name!r} has no callable {attr!r}")
+    return function
+
+
+def _trajectory(args) -> int:
+    from .plotting import trajectory_report
+    from .trajectory import PROBLEMS, load_arrays, snapshot_data
+
+    try:
+        seeds = args.seeds or [0]
+        if args.data in PROBLEMS:
+            if args.velocity or args.held_out is not None:
+                raise ValueError("--velocity and --held-out are for your own data, not a "
+                                 "built-in problem")
+            data, name = args.data, args.name or args.data
+        else:
+            arrays = load_arrays(args.data)
+            velocity = _velocity_callable(args.velocity) if args.velocity else None
+            name = args.name or Path(args.data).stem
+            data = snapshot_data(**arrays, held_out=args.held_out, velocity=velocity,
+                                 substeps=args.substeps, name=name)
+        report = trajectory_report(data, args.out, seeds=seeds, budget=args.budget, name=name,
+                                   progress=False if args.quiet else None)
+    except (ValueError, TypeError) as err:
+        print(f"pdeflow trajectory: error: {err}", file=sys.stderr)
+        return 2
+    print(report["table"])
+    print(f"wrote {report['markdown']} and {report['figure']}")
+    return 0
+
+
+def _add_trajectory_parser(sub):
+    p = sub.add_parser(
+        "trajectory", help="trajectory-inference table + figure for your snapshots",
+        description="Fit displacement interpolation, MIOFlow and OT-CFM to unpaired snapshots "
+                    "and compare them with the truth, every error beside its scale "
+                    "(docs/trajectory_inference.md).")
+    p.add_argument("data", help="a .npz file with arrays times (K,), snapshots (K, n, d) and "
+                                "truth_times + truth_positions (or give --velocity), optional "
+                                "truth_velocities, reference; or a built-in problem name")
+    p.add_argument("--velocity", metavar="MODULE:FUNCTION",
+                   help="true velocity v(t, x) -> (n, d), from a module or FILE.py (default: "
+                        "none; then the file must hold the true trajectories)")
+    p.add_argument("--held-out", type=int, metavar="INT",
+                   help="interior observation index 1..K-2 left out of training, for your data "
+                        "(default: none; built-in problems: K = 6 with index 3 held out)")
+    p.add_argument("--substeps", type=int, default=4, metavar="INT",
+                   help="truth times per observation interval when integrating --velocity "
+                        "(default: 4)")
+    p.add_argument("--budget", choices=("quick", "full"), default="quick",
+                   help="training budget of the networks (default: quick)")
+    p.add_argument("--seeds", type=_list(int), metavar="LIST",
+                   help="method seeds, comma-separated (default: 0)")
+    p.add_argument("--name", help="data set label and output file stem (default: file stem)")
+    p.add_argument("--out", default="results", metavar="DIR",
+                   help="output folder for NAME.md and NAME.png (default: results)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars (default: off)")
+    p.set_defaults(func=_trajectory)
+
+
+def _curvature(args) -> int:
+    import numpy as np
+
+    from .plotting import curvature_report
+
+    try:
+        path = Path(args.points)
+        if not path.is_file() or path.suffix not in (".npy", ".npz", ".csv"):
+            raise ValueError(f"points must be an existing .npy, .npz or .csv file, got "
+                             f"{args.points!r}")
+        exact = boundary = None
+        if path.suffix == ".npz":
+            with np.load(path, allow_pickle=False) as f:
+                unknown = sorted(set(f.files) - {"points", "exact", "boundary"})
+                if unknown or "points" not in f.files:
+                    raise ValueError(f"{path.name} must hold 'points' (N, D) and optionally "
+                                     f"'exact', 'boundary' (N,); found {sorted(f.files)}")
+                points = f["points"]
+                exact = f["exact"] if "exact" in f.files else None
+                boundary = f["boundary"] if "boundary" in f.files else None
+        elif path.suffix == ".csv":
+            points = np.loadtxt(path, delimiter=",", ndmin=2)
+        else:
+            points = np.load(path, allow_pickle=False)
+        if args.exact:
+            exact = np.load(args.exact, allow_pickle=False)
+        which = args.estimators or ["diffusion", "ball_volume", "quadric"]
+        report = curvature_report(points, args.dim, args.out, exact=exact, boundary=boundary,
+                                  which=which, name=args.name or path.stem)
+    except (ValueError, TypeError, OSError) as err:
+        print(f"pdeflow curvature: error: {err}", file=sys.stderr)
+        return 2
+    print(report["table"])
+    print(f"wrote {report['markdown']}, {report['figure']} and {report['arrays']}")
+    return 0
+
+
+def _add_curvature_parser(sub):
+    p = sub.add_parser(
+        "curvature", help="curvature estimators on your point cloud: table + figure",
+        description="Scalar curvature of a sampled manifold by local quadric fitting, signed "
+                    "diffusion curvature and Hickok-Blumberg ball volumes, scored against the "
+                    "exact R when given (docs/point_cloud_curvature.md).")
+    p.add_argument("points", help="points (N, D): .npy, .csv, or .npz with 'points' and "
+                                  "optional 'exact' (N,) and 'boundary' (N,, distance to the "
+                                  "boundary)")
+    p.add_argument("--dim", type=int, required=True, metavar="INT",
+                   help="intrinsic dimension, 1 <= dim <= D (quadric fitting is checked for 2)")
+    p.add_argument("--exact", metavar="PATH", help="exact scalar curvature (N,) as .npy "
+                                                   "(default: none)")
+    p.add_argument("--estimators", type=_list(str), metavar="LIST",
+                   help="comma-separated from diffusion, ball_volume, quadric (default: all)")
+    p.add_argument("--name", help="output file stem (default: the points file's stem)")
+    p.add_argument("--out", default="results", metavar="DIR",
+                   help="output folder for NAME.md, NAME.png, NAME.npz (default: results)")
+    p.set_defaults(func=_curvature)
+
+
 _NUMBER_LIST = re.compile(r"^-[0-9.]")
 
 
@@ -258,6 +401,8 @@ score and velocity fields.
   pdeflow demo                             solve a 2-D porous-medium problem, write HDF5 + PNG
   pdeflow validate --problem P --model M   check a model against a catalogue problem's truth
   pdeflow problems                         list the catalogue problems
+  pdeflow trajectory DATA.npz              trajectory inference on your snapshots: table + figure
+  pdeflow curvature POINTS.npy --dim 2     curvature estimators on your point cloud
 
 "pdeflow COMMAND --help" lists the options of a command."""
 
@@ -282,6 +427,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--quiet", action="store_true", help="no progress bar")
     demo.set_defaults(func=_demo)
     _add_study_parser(sub)
+    _add_trajectory_parser(sub)
+    _add_curvature_parser(sub)
     from .modelcheck.command import add_parsers as add_modelcheck_parsers
 
     add_modelcheck_parsers(sub)   # pdeflow validate, pdeflow problems

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import math
 import os
 import re
 import shutil
@@ -24,9 +25,10 @@ from .equations import FokkerPlanck, GradientFlow, Heat, PorousMedium
 from .grid import Grid
 
 __all__ = [
-    "SCHEMA_VERSION", "atomic_file", "atomic_h5", "output_folder", "save_solution", "load_solution",
-    "store_error_estimate", "save_flow_map",
-    "load_flow_map", "remove_stale_temporaries", "temporary_tag",
+    "SCHEMA_VERSION", "atomic_file", "atomic_h5", "output_folder", "save_solution",
+    "load_solution", "store_error_estimate", "save_flow_map", "save_lagrangian_solution",
+    "load_lagrangian_solution", "load_flow_map", "save_radial_solution", "load_radial_solution",
+    "remove_stale_temporaries", "temporary_tag",
     "write_equation", "read_equation", "write_grid", "read_grid", "check_schema", "open_h5",
 ]
 
@@ -303,6 +305,60 @@ def load_solution(path):
         )
 
 
+def save_lagrangian_solution(path, solution) -> Path:
+    """Write a :class:`~pdeflow.solvers.lagrangian_porous.LagrangianSolution` (the reference
+    grid and its stencils, the node fields, the drift matrix K and, if set, the flow-map error
+    estimate as the root attribute ``error_estimate``) to ``path`` (atomically)."""
+    ref = solution.reference
+    with atomic_h5(path, kind="lagrangian_solution") as f:
+        write_equation(f.create_group("equation"), solution.equation)
+        f.create_dataset("K", data=np.asarray(solution.K, dtype=np.float64))
+        group = f.create_group("reference")
+        for name in ref.ARRAYS:
+            group.create_dataset(name, data=np.asarray(getattr(ref, name)))
+        for name in ref.MATRICES:
+            mat = getattr(ref, name)
+            sub = group.create_group(name)
+            sub.attrs["shape"] = np.asarray(mat.shape)
+            for part in ("indptr", "indices", "data"):
+                sub.create_dataset(part, data=getattr(mat, part))
+        for name in ("times", "positions", "velocity", "density", "pressure"):
+            f.create_dataset(name, data=np.asarray(getattr(solution, name), dtype=np.float64),
+                             **(FIELD_COMPRESSION if name != "times" else {}))
+        _write_attrs(f.create_group("diagnostics"), solution.diagnostics)
+        if solution.error_estimate is not None:
+            f.attrs["error_estimate"] = float(solution.error_estimate)
+    return Path(path)
+
+
+def load_lagrangian_solution(path):
+    """Read a file written by :func:`save_lagrangian_solution`; returns a LagrangianSolution
+    (its reference grid has no rho0 callable)."""
+    import scipy.sparse as sp
+
+    from .solvers.lagrangian_porous import LagrangianSolution, ReferenceGrid
+
+    with open_h5(path, "lagrangian_solution") as f:
+        group = f["reference"]
+        arrays = {name: group[name][()] for name in ReferenceGrid.ARRAYS}
+        matrices = {name: sp.csr_matrix((group[name]["data"][()], group[name]["indices"][()],
+                                         group[name]["indptr"][()]),
+                                        shape=tuple(int(v) for v in group[name].attrs["shape"]))
+                    for name in ReferenceGrid.MATRICES}
+        ref = ReferenceGrid.from_arrays(arrays, matrices)
+        times = f["times"][()]
+        nt, n = len(times), ref.n_nodes
+        error = f.attrs.get("error_estimate")
+        return LagrangianSolution(
+            equation=read_equation(f["equation"]), K=f["K"][()], reference=ref, times=times,
+            positions=_real_array(f, "positions", (nt, n, 2)),
+            velocity=_real_array(f, "velocity", (nt, n, 2)),
+            density=_real_array(f, "density", (nt, n)),
+            pressure=_real_array(f, "pressure", (nt, n)),
+            diagnostics={k: _from_attr(v) for k, v in f["diagnostics"].attrs.items()},
+            error_estimate=None if error is None else float(error))
+
+
 def save_flow_map(path, flow_map) -> Path:
     """Write a :class:`~pdeflow.solvers.flow_map.FlowMap` (x0, times, positions, the velocity's
     provenance and, if present, exit indices) to ``path`` (atomically)."""
@@ -325,6 +381,85 @@ def load_flow_map(path):
         return FlowMap(x0=f["x0"][()], times=f["times"][()], positions=f["positions"][()],
                        provenance=json.loads(f["provenance"].attrs["json"]),
                        exit_index=f["exit_index"][()] if "exit_index" in f else None)
+
+
+_RADIAL_ARRAYS = ("labels", "masses", "times", "positions", "velocity_nodes", "density_nodes")
+_RADIAL_ERRORS = ("flow_map_rms", "flow_map_max", "front", "density_l1", "density_max_rel",
+                  "density_sup")
+
+
+def _write_radial(group: h5py.Group, solution) -> None:
+    write_equation(group.create_group("equation"), solution.equation)
+    group.attrs["geometry"] = solution.geometry
+    for name in _RADIAL_ARRAYS:
+        group.create_dataset(name, data=np.asarray(getattr(solution, name), dtype=np.float64))
+    radii, cumulative = solution._cumulative
+    group.create_dataset("cumulative_radii", data=np.asarray(radii, dtype=np.float64))
+    group.create_dataset("cumulative_mass", data=np.asarray(cumulative, dtype=np.float64))
+    group.create_group("provenance").attrs["json"] = json.dumps(solution.provenance,
+                                                                default=_json_default)
+
+
+def _read_radial(group: h5py.Group):
+    from .solvers.radial_lagrangian import RadialLagrangianSolution
+
+    n = group["labels"].shape[0]
+    nt = group["times"].shape[0]
+    arrays = {name: _real_array(group, name, (nt, n) if name in ("positions", "velocity_nodes",
+                                                                 "density_nodes")
+                                else (n,) if name in ("labels", "masses") else (nt,))
+              for name in _RADIAL_ARRAYS}
+    return RadialLagrangianSolution(
+        equation=read_equation(group["equation"]), geometry=str(group.attrs["geometry"]),
+        provenance=json.loads(group["provenance"].attrs["json"]),
+        _cumulative=(group["cumulative_radii"][()], group["cumulative_mass"][()]), **arrays)
+
+
+def save_radial_solution(path, solution) -> Path:
+    """Write a :class:`~pdeflow.solvers.radial_lagrangian.RadialLagrangianSolution` (kind
+    ``radial_lagrangian``; with its ``error_estimate`` and ``companion`` if it has them) to
+    ``path``, atomically. The schema is in docs/hdf5_schema.md."""
+    with atomic_h5(path, kind="radial_lagrangian") as f:
+        _write_radial(f, solution)
+        error = solution.error_estimate
+        if error is not None:
+            group = f.create_group("error_estimate")
+            for name in _RADIAL_ERRORS:
+                group.create_dataset(name, data=np.asarray(getattr(error, name),
+                                                           dtype=np.float64))
+            if error.measured_order is not None:
+                group.create_dataset("measured_order", data=np.asarray(error.measured_order,
+                                                                       dtype=np.float64))
+            group.attrs.update(method=error.method, reference=error.reference,
+                               factor=float(error.factor), cells=np.asarray(error.cells),
+                               order=math.nan if error.order is None else float(error.order))
+        if solution.companion is not None:
+            _write_radial(f.create_group("companion"), solution.companion)
+    return Path(path)
+
+
+def load_radial_solution(path):
+    """Read a file written by :func:`save_radial_solution`; returns a
+    RadialLagrangianSolution (with its error estimate and companion when stored)."""
+    from .solvers.radial_lagrangian import RadialError
+
+    with open_h5(path, "radial_lagrangian") as f:
+        solution = _read_radial(f)
+        if "error_estimate" in f:
+            g = f["error_estimate"]
+            order = float(g.attrs["order"])
+            solution.error_estimate = RadialError(
+                times=solution.times.copy(),
+                **{name: _real_array(g, name, solution.times.shape) for name in _RADIAL_ERRORS},
+                method=str(g.attrs["method"]), reference=str(g.attrs["reference"]),
+                order=None if math.isnan(order) else order,
+                factor=float(g.attrs["factor"]),
+                cells=tuple(int(c) for c in g.attrs["cells"]),
+                measured_order=(_real_array(g, "measured_order", solution.times.shape)
+                                if "measured_order" in g else None))
+        if "companion" in f:
+            solution.companion = _read_radial(f["companion"])
+        return solution
 
 
 def _json_default(value):

@@ -15,7 +15,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "pdeflow"
 
 LAYERS = {
     # physics: numpy only, defined once
-    "__init__": 0, "equations": 0, "exact": 0, "grid": 0,
+    "__init__": 0, "conventions": 0, "schedules": 0, "equations": 0, "exact": 0, "grid": 0,
     # the one progress-bar rule (tqdm on a terminal only), usable from every layer
     "progress": 0,
     # numerical engines: numba solvers; the torch geometry core of decoders (independent of solvers)
@@ -31,7 +31,7 @@ LAYERS = {
     # interface: figures, then the command line on top of everything
     "plotting": 6, "cli": 7,
 }
-PHYSICS = {"__init__", "equations", "exact", "grid"}
+PHYSICS = {"__init__", "conventions", "schedules", "equations", "exact", "grid"}
 
 
 def _module_name(path: Path) -> str:

@@ -7,6 +7,7 @@ import numpy as np
 import pytest
 
 from _fv_studies import gaussian_flow
+from _rounding import assert_same_to_rounding
 from pdeflow.equations import FokkerPlanck, PorousMedium
 from pdeflow.grid import Grid
 from pdeflow.solvers import _kernels_fv as K
@@ -127,6 +128,16 @@ def _numpy_fields(eq, grid, density):
             np.array([eq.energy(r, grid) for r in density]), grid.integrate(density))
 
 
+def _gradient_scale(eq, grid, density):
+    """Size of the operands of v = -grad xi: (|D F'(rho)| + |kappa |x|^2 / 2|) / h, the largest
+    over the grid. The kernels and numpy agree to a few roundings of it, not of v (the two
+    terms of xi cancel, and differences of xi cancel again)."""
+    positive = density[density > 0]
+    internal = np.abs(eq.D * eq.dF(positive)).max(initial=0.0)
+    external = np.abs(eq.external_potential(grid.coordinates(), axis=0)).max()
+    return (internal + external) / min(grid.spacing)
+
+
 @pytest.mark.parametrize("eq, grid", [
     (FokkerPlanck(D=0.7, kappa=1.3, dim=1), Grid((-2.0,), (3.0,), (7,))),
     (FokkerPlanck(D=0.7, kappa=1.3, dim=2), Grid((-2.0, -1.0), (3.0, 2.0), (7, 5))),
@@ -142,9 +153,12 @@ def test_compiled_post_processing_equals_the_numpy_definitions(eq, grid, paralle
         density[0, 2, 2] = 0.0
     velocity, faces, energy, mass = _numpy_fields(eq, grid, density)
     new = FV._snapshot_fields(eq, grid, density, FV._potential(eq, grid))
-    np.testing.assert_array_equal(new["velocity"], velocity)   # same operations: bitwise
+    # the same operations, but the kernels may fuse multiply-adds (fastmath "contract") where
+    # numpy does not: equal to a few roundings of the operands on any CPU, bitwise on none
+    scale = _gradient_scale(eq, grid, density)
+    assert_same_to_rounding(new["velocity"], velocity, scale)
     for a, b in zip(new["face_velocity"], faces):
-        np.testing.assert_array_equal(a, b)
+        assert_same_to_rounding(a, b, scale)
     np.testing.assert_allclose(new["energy"], energy, rtol=1e-14, atol=1e-15)
     np.testing.assert_allclose(new["mass"], mass, rtol=1e-14)
     walls = [FV.wall_mass_fraction(r, grid) for r in density]
@@ -160,11 +174,13 @@ def test_fields_are_computed_on_first_access_and_pickle():
     assert not isinstance(sol.__dict__["_lazy_velocity"], np.ndarray)   # not computed yet
     back = pickle.loads(pickle.dumps(sol))
     velocity, faces, energy, _ = _numpy_fields(eq, grid, sol.density)
+    scale = _gradient_scale(eq, grid, sol.density)
     for s in (sol, back):
-        np.testing.assert_array_equal(s.velocity, velocity)
+        assert_same_to_rounding(s.velocity, velocity, scale)
         np.testing.assert_allclose(s.energy, energy, rtol=1e-14)
         for a, b in zip(s.face_velocity, faces):
-            np.testing.assert_array_equal(a, b)
+            assert_same_to_rounding(a, b, scale)
+    np.testing.assert_array_equal(back.velocity, sol.velocity)   # the pickle keeps the bits
     assert isinstance(sol.__dict__["_lazy_velocity"], np.ndarray)   # kept after the first read
 
 

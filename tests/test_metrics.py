@@ -91,6 +91,16 @@ def test_unbiased_mmd2_matches_the_gaussian_closed_form(shift):
         assert np.mean(est) > 10 * se  # separated from zero: the test has power
 
 
+def test_mmd2_with_several_bandwidths_is_the_sum_of_the_single_ones():
+    rng = np.random.default_rng(4)
+    x, y = rng.standard_normal((200, 3)), rng.standard_normal((150, 3)) + 0.3
+    total = mmd2(x, y, [2.0, 0.5, 0.25])
+    parts = sum(mmd2(x, y, h) for h in (2.0, 0.5, 0.25))
+    assert abs(total - parts) < 1e-12 * abs(parts)
+    with pytest.raises(ValueError, match="bandwidth"):
+        mmd2(x, y, [1.0, -1.0])
+
+
 def test_energy_distance_zero_for_identical_samples_and_matches_closed_form():
     x = np.random.default_rng(5).standard_normal((400, 1))
     assert energy_distance(x, x) == pytest.approx(0.0, abs=1e-12)

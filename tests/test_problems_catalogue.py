@@ -64,7 +64,8 @@ def test_certified_heat_error_estimate_bounds_the_true_error():
         estimate = np.sqrt((p.velocity_truth_error(t, x) ** 2).mean())
         assert actual <= estimate <= 10 * actual, (t, actual, estimate)
         np.testing.assert_allclose(p.score(t, x), -p.velocity(t, x) / 0.5)
-    assert p.truth == "certified" and p.kinds == ("score", "velocity", "noise", "denoiser")
+    assert p.truth == "certified" and p.kinds == ("score", "velocity", "noise", "epsilon", "v",
+                                                  "sample", "denoiser")
     # the Richardson estimate of issue 13 from the same companion: |v_64 - v_32| / 3 in L2(rho)
     richardson = p.solution_error(order=2.0)
     k = int(np.argmin(np.abs(richardson.times - 0.3)))

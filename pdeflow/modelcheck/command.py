@@ -1,9 +1,10 @@
 """The ``pdeflow validate`` and ``pdeflow problems`` commands (argparse construction and
 handlers; :func:`add_parsers` is called by :mod:`pdeflow.cli`).
 
-``pdeflow validate --model MODULE:FACTORY --kind score|velocity|noise|denoiser --problem NAME
-[--out DIR] [--json FILE] [--samples N] [--seed S] [--device D]``: FACTORY() returns the model;
-MODULE is a dotted module name or a path to a ``.py`` file. Errors print one line to stderr and
+``pdeflow validate --model MODULE:FACTORY [--kind KIND] --problem NAME [--out DIR] [--json FILE]
+[--samples N] [--seed S] [--device D]``: FACTORY() returns the model; MODULE is a dotted module
+name or a path to a ``.py`` file; ``diffusers:``, ``k-diffusion:`` and ``torchcfm:`` prefixes load
+library models (:func:`pdeflow.modelcheck.adapters.load_model`). Errors print one line to stderr and
 exit with status 2.
 ``pdeflow problems``: one line per catalogue problem (name, exact/certified, dim, description).
 """
@@ -57,14 +58,17 @@ def load_factory(spec: str):
 
 def _validate(args) -> int:
     from ..problems import get
+    from ..io import output_folder
     from .validate import validate
 
-    from ..io import output_folder
-
     try:
+        from .adapters import load_model
+
         output_folder(args.out, "validate")
         problem = get(args.problem)
-        model = load_factory(args.model)
+        model = load_model(args.model, load_factory)
+        if model is None:
+            model = load_factory(args.model)
         start = time.perf_counter()
         report = validate(model, problem, kind=args.kind, samples=args.samples, seed=args.seed,
                           device=args.device, progress=not args.quiet, name=args.model)
@@ -97,8 +101,12 @@ def add_parsers(sub) -> None:
                     "ODE and SDE samples with their floors, flow-map error (docs/validate.md).")
     validate.add_argument("--model", required=True,
                           help="MODULE:FACTORY; FACTORY() returns the model (MODULE dotted or a "
-                               ".py path)")
-    validate.add_argument("--kind", required=True, choices=KINDS, help="what the model predicts")
+                               ".py path); or diffusers:DIR, diffusers:MODULE:FACTORY, "
+                               "k-diffusion:MODULE:FACTORY, torchcfm:MODULE:FACTORY for models "
+                               "of those libraries (docs/validate.md)")
+    validate.add_argument("--kind", choices=KINDS,
+                          help="what the model predicts (default: the library model's own kind, "
+                               "else score)")
     validate.add_argument("--problem", required=True, help="catalogue name (pdeflow problems)")
     validate.add_argument("--out", default="results", help="folder for validation.{h5,png,txt} "
                                                            "(default: results)")

@@ -5,19 +5,24 @@ A model is a torch ``nn.Module`` (any floating dtype, on CPU or CUDA, evaluated 
 called with a batch of times (or noise levels) of shape (n,) and points of shape (n, d) and must
 return an (n, d) array:
 
-=========  ==========================  ==============================================
-kind       call                        converted to the score s once, by
-=========  ==========================  ==============================================
-score      ``model(t, x)``             s = output
-velocity   ``model(t, x)``             s = (f x - v) / (g^2 / 2)
-noise      ``model(t, x)``             s = -eps / b  (DDPM eps-prediction)
-denoiser   ``model(x / a, sigma)``     s = (a D - x) / b^2, sigma = b / a  (EDM)
-=========  ==========================  ==============================================
+===========  ==========================  ============================================
+kind         call                        converted to the score s once, by
+===========  ==========================  ============================================
+score        ``model(t, x)``             s = output
+velocity     ``model(t, x)``             s = (f x - v) / (g^2 / 2)
+epsilon      ``model(t, x)``             s = -eps / b  (DDPM eps-prediction; alias
+                                         ``noise``)
+v            ``model(t, x)``             s = -(b x + a v) / (b (a^2 + b^2)) (Salimans-Ho)
+sample       ``model(t, x)``             s = (a x0 - x) / b^2  (x0-prediction)
+denoiser     ``model(x / a, sigma)``     s = (a D - x) / b^2, sigma = b / a  (EDM)
+===========  ==========================  ============================================
 
 and the velocity from the score by v = f x - (g^2 / 2) s (except for ``velocity``, used as is),
 with a(t), b(t), f = a'/a, g^2 of the problem's convention
-(:class:`~pdeflow.equations.DiffusionConvention`). Models in other call signatures (score_sde's
-``score_fn(x, t)``, a time-concatenated MLP) are wrapped by the user's factory.
+(:meth:`pdeflow.conventions.DiffusionConvention.score_from`, exact inverses of
+:meth:`~pdeflow.conventions.DiffusionConvention.prediction_from_score`). Models of diffusers,
+k-diffusion and torchcfm are wrapped by :mod:`pdeflow.modelcheck.adapters`; other call
+signatures (score_sde's ``score_fn(x, t)``, a time-concatenated MLP) by the user's factory.
 
 Every call is checked: an exception inside the model, an output that is not an (n, d) real
 array, or NaN / inf in it raises ValueError naming the model, the kind and the call.
@@ -28,10 +33,13 @@ import sys
 
 import numpy as np
 
-__all__ = ["KINDS", "ModelAdapter", "is_torch_module"]
+__all__ = ["KINDS", "PREDICTION_OF_KIND", "ModelAdapter", "is_torch_module"]
 
 #: the model kinds
-KINDS = ("score", "velocity", "noise", "denoiser")
+KINDS = ("score", "velocity", "noise", "epsilon", "v", "sample", "denoiser")
+#: the prediction type (:data:`pdeflow.conventions.PREDICTIONS`) of each kind
+PREDICTION_OF_KIND = {"score": "score", "velocity": "velocity", "noise": "epsilon",
+                      "epsilon": "epsilon", "v": "v", "sample": "sample", "denoiser": "denoiser"}
 #: first-argument names that say a model takes the points first (forward(x, t))
 _POINT_NAMES = ("x", "x_t", "xt", "x0", "sample", "samples", "inputs", "input", "y", "z",
                 "points")
@@ -81,11 +89,12 @@ class _TorchCaller:
 
 
 class _NumpyCaller:
-    def __init__(self, function, batch_size):
+    def __init__(self, function, batch_size, description="numpy callable"):
         self.function, self.batch_size = function, batch_size
+        self.description = description
 
     def describe(self) -> str:
-        return "numpy callable"
+        return self.description
 
     def __call__(self, first, second):
         outputs = []
@@ -111,7 +120,8 @@ class ModelAdapter:
     ----------
     model : torch.nn.Module or callable
         See the module docstring for the call per kind.
-    kind : ``"score"``, ``"velocity"``, ``"noise"`` or ``"denoiser"``.
+    kind : one of :data:`KINDS` (``"noise"`` is ``"epsilon"``), or None: the kind of a library
+        model of :mod:`~pdeflow.modelcheck.adapters`, else ``"score"``.
     problem : pdeflow.problems.Problem
         Gives the dimension, the time interval and the convention.
     device : torch device for a module (moved there once); default: where its parameters are.
@@ -125,8 +135,20 @@ class ModelAdapter:
         call (3 points at the middle time).
     """
 
-    def __init__(self, model, kind: str, problem, *, device=None, batch_size: int = 65536,
-                 name: str | None = None):
+    def __init__(self, model, kind: str | None, problem, *, device=None,
+                 batch_size: int = 65536, name: str | None = None):
+        from .adapters import _TorchNet, check_convention
+
+        library = isinstance(model, _TorchNet)
+        if library:
+            if kind is not None and kind != model.kind and \
+                    PREDICTION_OF_KIND.get(kind) != model.kind:
+                raise ValueError(f"kind {kind!r} contradicts the model, which predicts "
+                                 f"{model.kind!r} ({type(model).__name__})")
+            kind = model.kind
+            check_convention(model, problem)
+        elif kind is None:
+            kind = "score"
         if kind not in KINDS:
             raise ValueError(f"kind must be one of {KINDS}, got {kind!r}")
         if kind not in problem.kinds:
@@ -142,13 +164,20 @@ class ModelAdapter:
             raise ValueError(f"batch_size must be a positive integer, got {batch_size}")
         self.kind, self.problem, self.convention = kind, problem, problem.convention
         self.name = name or getattr(model, "__name__", None) or type(model).__name__
-        if is_torch_module(model):
+        if library:
+            if device is not None:
+                model.to(device)
+            self._caller = _NumpyCaller(model, int(batch_size), model.describe())
+        elif is_torch_module(model):
             self._caller = _TorchCaller(model, device, int(batch_size))
         else:
             if device is not None:
                 raise ValueError(f"device = {device!r} needs a torch module; model "
                                  f"{self.name!r} is a {type(model).__name__}")
             self._caller = _NumpyCaller(model, int(batch_size))
+        #: (C, H, W) of an image problem: a plain model is called on (n, C, H, W) and may
+        #: answer (n, C, H, W) or (n, C*H*W); library adapters reshape themselves
+        self.image_shape = None if library else getattr(problem, "shape", None)
         mid = 0.5 * (problem.t_min + problem.T)
         self.output(mid, problem.sample(mid, 3, 0))
 
@@ -161,16 +190,20 @@ class ModelAdapter:
         x = np.asarray(x, dtype=np.float64)
         n, d = x.shape
         times = np.full(n, t, dtype=np.float64) if np.ndim(t) == 0 else np.asarray(t, np.float64)
+        shaped = x.reshape(n, *self.image_shape) if self.image_shape else x
         if self.kind == "denoiser":
             scale = self._column(self.convention.scale(times))
-            first, second, call = x / scale, self.convention.denoiser_sigma(times), \
+            scale = scale.reshape(-1, *[1] * (shaped.ndim - 1)) if np.ndim(scale) else scale
+            first, second, call = shaped / scale, self.convention.denoiser_sigma(times), \
                 "model(x / a, sigma)"
         else:
-            first, second, call = times, x, "model(t, x)"
+            first, second, call = times, shaped, "model(t, x)"
         where = (f"{call} with t in [{times.min():.4g}, {times.max():.4g}] and x of shape "
-                 f"{x.shape}" if n else call)
+                 f"{shaped.shape}" if n else call)
         try:
             out = self._caller(first, second)
+            if self.image_shape and out.shape == (n, *self.image_shape):
+                out = out.reshape(n, d)
         except Exception as err:       # any failure inside the user's model: name it and the call
             raise ValueError(f"model {self.name!r} ({self.kind}) failed in {where}: "
                              f"{type(err).__name__}: {err}{self._order_hint()}") from err
@@ -190,7 +223,10 @@ class ModelAdapter:
         import inspect
 
         function = getattr(self._caller, "module", None)
-        function = function.forward if function is not None else self._caller.function
+        function = function.forward if function is not None else \
+            getattr(self._caller, "function", None)
+        if function is None:
+            return ""
         try:
             names = list(inspect.signature(function).parameters)
         except (TypeError, ValueError):
@@ -216,12 +252,7 @@ class ModelAdapter:
         if self.kind == "velocity":
             score = None if conv is None else conv.score_from_velocity(t, out, x)
             return score, out
-        if self.kind == "score":
-            score = out
-        elif self.kind == "noise":
-            score = conv.score_from_noise(t, out)
-        else:
-            score = conv.score_from_denoiser(t, out, x)
+        score = conv.score_from(PREDICTION_OF_KIND[self.kind], t, out, x)
         return score, conv.velocity_from_score(t, score, x)
 
     def score(self, t, x) -> np.ndarray:

@@ -4,7 +4,7 @@
   either direction (decreasing t for diffusions, increasing t for flow matching).
 * :func:`reverse_sde` - Euler-Maruyama of the reverse SDE from noise to data,
   x <- x + v dt + gamma s abs(dt) + sqrt(2 gamma abs(dt)) z, with gamma(t) =
-  :meth:`~pdeflow.equations.DiffusionConvention.reverse_rate` (abs(g^2) / 2 for diffusions, i.e.
+  :meth:`~pdeflow.conventions.DiffusionConvention.reverse_rate` (abs(g^2) / 2 for diffusions, i.e.
   the drift f x - g^2 s and noise g of Anderson's reverse SDE; any gamma >= 0 keeps the marginals).
 
 Points are (n, d) arrays; ``times`` is a 1-D grid from the start time to the end time.

@@ -27,6 +27,8 @@ from scipy.sparse.csgraph import dijkstra
 from scipy.special import gamma
 from sklearn.neighbors import kneighbors_graph
 
+from ._checks import check_cloud
+
 
 @dataclass(frozen=True)
 class BallVolumeConfig:
@@ -91,14 +93,7 @@ def ball_volume_curvature(points: np.ndarray, dim: int,
     ``distances`` (N, N) replaces the Isomap distances and ``density`` (N,) the KDE (for example
     exact ones, to test the ball-volume fit on its own); both as in the reference code.
     """
-    x = np.asarray(points, dtype=np.float64)
-    if x.ndim != 2 or not np.isfinite(x).all():
-        raise ValueError(f"points must be a finite (N, D) array, got shape {x.shape}")
-    if not isinstance(dim, (int, np.integer)) or dim < 1:
-        raise ValueError(f"dim must be a positive int, got {dim!r}")
-    if dim > x.shape[1]:
-        raise ValueError(f"dim = {dim} exceeds the width D = {x.shape[1]} of points: a "
-                         "dim-manifold needs at least dim coordinates")
+    x = check_cloud(points, dim)
     n_pts = x.shape[0]
     if n_pts <= config.n_neighbors:
         raise ValueError(f"points must have more than n_neighbors = {config.n_neighbors} rows")
@@ -115,10 +110,6 @@ def ball_volume_curvature(points: np.ndarray, dim: int,
         rmax = float(config.rmax)
         dist = (isomap_distances(x, config.n_neighbors, max(rmax, h) * (1 + 1e-9))
                 if distances is None else distances)
-    if not 0 < rmax < np.inf:
-        raise ValueError(f"points: the median ball radius rmax = {rmax} is not a finite number "
-                         "> 0 (the points coincide, e.g. duplicates, or their kNN graph falls "
-                         "apart); the ball volumes are undefined: remove duplicate points")
     rho = biweight_density(dist, dim, h) if density is None else np.asarray(density, float)
     radii = np.linspace(rmax / config.n_radii, rmax, config.n_radii)
     inv = 1.0 / rho

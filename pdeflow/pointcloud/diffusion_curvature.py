@@ -24,12 +24,14 @@ the v2 entropic / Wasserstein energies and the diffusion-trajectory time are not
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import lru_cache
 
 import numpy as np
 import scipy.sparse as sp
 from sklearn.neighbors import NearestNeighbors
 
 from ..geometry.datasets import _rng as rng_from_seed
+from ._checks import check_cloud
 
 
 @dataclass(frozen=True)
@@ -66,10 +68,8 @@ class DiffusionConfig:
                              f"got {self.aperture}")
 
 
-def _check_points(x: np.ndarray, config: DiffusionConfig) -> np.ndarray:
-    x = np.asarray(x, dtype=np.float64)
-    if x.ndim != 2 or not np.isfinite(x).all():
-        raise ValueError(f"points must be a finite (N, D) array, got shape {x.shape}")
+def _check_points(x: np.ndarray, config: DiffusionConfig, dim=None) -> np.ndarray:
+    x = check_cloud(x, dim)
     if x.shape[0] <= config.k_graph:
         raise ValueError(f"points must have more than k_graph = {config.k_graph} rows, "
                          f"got {x.shape[0]}")
@@ -80,10 +80,6 @@ def _operator(dist: np.ndarray, idx: np.ndarray, config: DiffusionConfig) -> sp.
     """Row-normalised kernel from kNN arrays ``dist, idx`` (N, k_graph), self excluded."""
     n = dist.shape[0]
     sigma = np.median(dist[:, config.k_bandwidth - 1])
-    if not sigma > 0:
-        raise ValueError(f"points: the median distance to the k_bandwidth = "
-                         f"{config.k_bandwidth}-th neighbour is 0 (the points coincide, e.g. "
-                         "duplicates); the kernel bandwidth is undefined: remove duplicate points")
     rows = np.repeat(np.arange(n), dist.shape[1])
     w = sp.csr_matrix((np.exp(-(dist.ravel() / sigma) ** 2), (rows, idx.ravel())), shape=(n, n))
     w = 0.5 * (w + w.T) + sp.identity(n, format="csr")
@@ -143,10 +139,22 @@ def signed_diffusion_curvature(points: np.ndarray, dim: int, seed,
                                config: DiffusionConfig = DiffusionConfig(), trials: int = 3,
                                ) -> np.ndarray:
     """Signed diffusion curvature ``l(x) - l_flat`` (N,): > 0 where the walk is lazier than in
-    flat space of dimension ``dim`` (positive curvature). Dimensionless (not in units of R)."""
-    width = np.shape(points)[1] if np.ndim(points) == 2 else None
-    if width is not None and isinstance(dim, (int, np.integer)) and dim > width:
-        raise ValueError(f"dim = {dim} exceeds the width D = {width} of points: a "
-                         "dim-manifold needs at least dim coordinates")
+    flat space of dimension ``dim`` (positive curvature). Dimensionless (not in units of R).
+
+    The flat reference is cached per (dim, N, seed, config, trials) when ``seed`` is an int
+    (a Generator seed is consumed, so it is recomputed)."""
+    _check_points(points, config, dim)
     lazy = diffusion_laziness(points, config)
-    return lazy - flat_laziness(dim, lazy.size, seed, config, trials)
+    if isinstance(seed, (int, np.integer)) and not isinstance(seed, bool):
+        flat = _cached_flat(int(dim), lazy.size, int(seed), config, int(trials))
+    else:                                   # a Generator is consumed: never cached
+        flat = flat_laziness(dim, lazy.size, seed, config, trials)
+    return lazy - flat
+
+
+@lru_cache(maxsize=64)
+def _cached_flat(dim: int, n_points: int, seed: int, config: DiffusionConfig,
+                 trials: int) -> float:
+    """:func:`flat_laziness` cached per (dim, n, seed, settings, trials): the flat reference
+    depends on nothing else, and it is most of the cost of a call."""
+    return flat_laziness(dim, n_points, seed, config, trials)

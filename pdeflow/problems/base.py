@@ -1,7 +1,7 @@
 """What every catalogue problem offers: a time-dependent law rho_t with a known score and
 velocity, exact samples, and where its truth comes from.
 
-A problem lives in the time of its convention (:class:`~pdeflow.equations.DiffusionConvention`):
+A problem lives in the time of its convention (:class:`~pdeflow.conventions.DiffusionConvention`):
 diffusions carry the data at ``t_min`` and the noise at ``T``; flow matching (``generates_forward``)
 the noise at ``t_min`` and the data at ``T``. Points are (n, dim) arrays, times floats or (n,)
 arrays (DESIGN.md section 6).
@@ -34,13 +34,14 @@ class Problem:
     convention : DiffusionConvention or None
         None for nonlinear flows (porous medium): only a velocity exists, no score or SDE.
     kinds : tuple of str
-        Model kinds this problem can check (``score``, ``velocity``, ``noise``, ``denoiser``).
+        Model kinds this problem can check (``score``, ``velocity``, ``noise`` = ``epsilon``,
+        ``v``, ``sample``, ``denoiser``).
     """
 
     name = "problem"
     truth = "exact"
     description = ""
-    kinds = ("score", "velocity", "noise", "denoiser")
+    kinds = ("score", "velocity", "noise", "epsilon", "v", "sample", "denoiser")
 
     def __init__(self, name: str, dim: int, t_min: float, T: float, convention, description: str):
         if not (math.isfinite(t_min) and math.isfinite(T) and 0 <= t_min < T):
@@ -64,10 +65,16 @@ class Problem:
         return self.t_min if self.generates_forward else self.T
 
     def profile_times(self, n: int) -> np.ndarray:
-        """``n`` increasing times in [t_min, T], log-spaced towards the data end."""
+        """``n`` increasing times in [t_min, T], log-spaced towards the data end (from t_min = 0,
+        as for the integer timesteps of a DDPM table, log-spaced in t + (T - t_min) / 1000)."""
         if self.generates_forward:
             return np.sort(1.0 - np.geomspace(1.0 - self.t_min, 1.0 - self.T, int(n)))
-        return np.geomspace(self.t_min, self.T, int(n))
+        if self.t_min > 0:
+            return np.geomspace(self.t_min, self.T, int(n))
+        offset = 1e-3 * (self.T - self.t_min)
+        times = np.geomspace(self.t_min + offset, self.T + offset, int(n)) - offset
+        times[0], times[-1] = self.t_min, self.T
+        return times
 
     # -- the truth (subclasses) --------------------------------------------------------------
     def score(self, t, x) -> np.ndarray:

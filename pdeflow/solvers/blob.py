@@ -79,6 +79,8 @@ class BlobVelocity:
 
     def __init__(self, equation: GradientFlow, masses, delta: float, path: str = "auto",
                  cells_per_delta: float = 4.0, direct_max: int | None = None):
+        if equation.dim > 3:   # a PorousMedium may have any dim (radial and closed-form truths)
+            raise ValueError(f"the blob method runs in 1-3 D, got equation.dim = {equation.dim}")
         self.equation, self.exponent = equation, blob_exponent(equation)
         masses = np.ascontiguousarray(masses, dtype=np.float64)
         if masses.ndim != 1 or len(masses) < 1 or not np.all(np.isfinite(masses)) \

@@ -341,7 +341,8 @@ def _snapshot_fields(equation, grid, density, potential, want_velocity=True,
     :func:`_potential`; only read for the velocity and the energy).
 
     The same values as :meth:`GradientFlow.velocity` (central differences of xi, one-sided at
-    the walls; bitwise), u = -(xi_{j+1} - xi_j) / h on the faces (zero on the walls; bitwise),
+    the walls), u = -(xi_{j+1} - xi_j) / h on the faces (zero on the walls), to a few roundings
+    of xi / h (the kernel may fuse multiply-adds that numpy rounds twice),
     :meth:`Grid.integrate` and :meth:`GradientFlow.energy` (sums may differ in the last bits:
     row sums, then a pairwise sum over the rows)."""
     if want_velocity and min(grid.shape) < 3:

@@ -2,12 +2,14 @@
 isotropic standardisation and integration with torchdiffeq."""
 from __future__ import annotations
 
+import sys
+
 import numpy as np
 import torch
 from torch import nn
 from torchdiffeq import odeint
 
-__all__ = ["VelocityNet", "NeuralFlow", "integrate"]
+__all__ = ["VelocityNet", "NeuralFlow", "integrate", "show_progress"]
 
 _ACTIVATIONS = {"silu": nn.SiLU, "selu": nn.SELU}
 
@@ -110,3 +112,11 @@ def sample_batch(rng: np.random.Generator, cloud: torch.Tensor, size: int) -> to
     if size >= len(cloud):
         return cloud
     return cloud[torch.as_tensor(rng.choice(len(cloud), size=size, replace=False))]
+
+
+def show_progress(progress) -> bool:
+    """Whether to draw a progress bar: ``progress`` if it is a bool, else (None) only when
+    standard error is a terminal."""
+    if progress is None:
+        return bool(getattr(sys.stderr, "isatty", lambda: False)())
+    return bool(progress)

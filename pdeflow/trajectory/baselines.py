@@ -20,8 +20,11 @@ import numpy as np
 import torch
 from scipy.spatial import cKDTree
 
-from ._flows import NeuralFlow, sample_batch
+from ..progress import progress_bar
+from ._flows import NeuralFlow, sample_batch, show_progress
+from .energy import truth_energy
 from .losses import ot_plan
+from .snapshots import _locate, flow_energy
 
 __all__ = ["OTCFM", "DisplacementInterpolation", "Oracle"]
 
@@ -52,8 +55,9 @@ class OTCFM(NeuralFlow):
         self.history: list = []
         self.train_seconds = float("nan")
 
-    def fit(self, data) -> "OTCFM":
-        """Train on the training snapshots of ``data`` (a SnapshotData); returns self."""
+    def fit(self, data, progress: bool | None = None) -> "OTCFM":
+        """Train on the training snapshots of ``data`` (a SnapshotData); returns self.
+        ``progress``: a tqdm bar over the steps (None: only on a terminal)."""
         from torchcfm.conditional_flow_matching import ExactOptimalTransportConditionalFlowMatcher
 
         start = time.perf_counter()
@@ -67,7 +71,8 @@ class OTCFM(NeuralFlow):
             np_state = np.random.get_state()   # and POT / torchcfm from numpy's global state
             np.random.seed(self.seed)
             try:
-                for _ in range(self.steps):
+                for _ in progress_bar(range(self.steps), desc="OT-CFM", leave=False,
+                                      progress=show_progress(progress)):
                     loss = 0.0
                     for i in range(len(times) - 1):
                         x0 = sample_batch(rng, clouds[i], self.batch_size)
@@ -103,19 +108,39 @@ class DisplacementInterpolation:
         """Match every consecutive pair of training snapshots of ``data``; returns self."""
         start = time.perf_counter()
         indices = data.train_indices
-        clouds = [data.snapshots[k] for k in indices]
+        self.fit_marginals([data.snapshots[k] for k in indices], data.times[indices])
+        self.train_seconds = time.perf_counter() - start
+        return self
+
+    def fit_marginals(self, clouds, knots) -> "DisplacementInterpolation":
+        """Match consecutive clouds (a sequence of (n, d), equal n) observed at ``knots``
+        (increasing); returns self."""
         if len({len(c) for c in clouds}) != 1:
             raise ValueError("displacement interpolation needs snapshots of equal size")
         rows = np.arange(len(clouds[0]))
-        atoms = [clouds[0]]
+        atoms = [np.asarray(clouds[0], dtype=np.float64)]
         for a, b in zip(clouds[:-1], clouds[1:]):
             cost = ((a[:, None, :] - b[None, :, :]) ** 2).sum(-1)
             match = ot_plan(cost).argmax(1)      # the plan of equal uniform clouds: a permutation
             rows = match[rows]
-            atoms.append(b[rows])
-        self.atoms, self.knots = np.stack(atoms), data.times[indices].astype(np.float64)
-        self.train_seconds = time.perf_counter() - start
+            atoms.append(np.asarray(b, dtype=np.float64)[rows])
+        self.atoms, self.knots = np.stack(atoms), np.asarray(knots, dtype=np.float64)
         return self
+
+    def kinetic_energy(self, x0, times) -> float:
+        """Exact ``int E|v|^2 dt`` over [times[0], times[-1]] of the paths of ``transport``: the
+        velocity of each path is constant on every interval between knots (length^2 / time)."""
+        x0 = np.asarray(x0, dtype=np.float64)
+        a, b = float(times[0]), float(times[-1])
+        nearest = cKDTree(self.atoms_at(a)).query(x0)[1]
+        total = 0.0
+        for j in range(len(self.knots) - 1):
+            dt = self.knots[j + 1] - self.knots[j]
+            overlap = min(b, self.knots[j + 1]) - max(a, self.knots[j])
+            if overlap > 0:
+                step = (self.atoms[j + 1] - self.atoms[j])[nearest]
+                total += overlap * np.mean(np.sum(step ** 2, -1)) / dt ** 2
+        return float(total)
 
     def _interval(self, t: float) -> tuple:
         if not (self.knots[0] - 1e-12 <= t <= self.knots[-1] + 1e-12):
@@ -145,21 +170,65 @@ class DisplacementInterpolation:
 
 
 class Oracle:
-    """The true flow as a model (``velocity``, ``transport``): its metrics are the floors."""
+    """The truth as a model (``velocity``, ``transport``): its metrics are the floors.
 
-    def __init__(self, flow):
-        self.flow, self.train_seconds = flow, 0.0
+    ``flow``: a :class:`~pdeflow.trajectory.TrueFlow` (transports any points from t = 0), or
+    None: then ``fit(data)`` keeps the data and the oracle replays its recorded truth (it
+    transports exactly ``data.truth_positions[0]`` to times on ``data.truth_times``, its
+    velocity is known on the recorded trajectories, its energy is ``data.truth_energy``).
+    """
+
+    def __init__(self, flow=None):
+        self.flow, self.train_seconds, self.data = flow, 0.0, None
 
     def fit(self, data) -> "Oracle":
+        self.data = data
         return self
 
+    def _recorded(self, times, x=None) -> np.ndarray:
+        data = self.data
+        if data is None:
+            raise ValueError("an Oracle without a flow replays its data: call fit(data) first")
+        times = np.atleast_1d(np.asarray(times, dtype=np.float64))
+        index = _locate(times, data.truth_times)
+        if x is not None and not np.allclose(x, data.truth_positions[index[0]], rtol=0,
+                                             atol=1e-12 * (1 + np.abs(x).max())):
+            raise ValueError("an Oracle without a flow knows the truth only on the recorded "
+                             "trajectories: x must be data.truth_positions at that time")
+        return index
+
     def velocity(self, t: float, x) -> np.ndarray:
-        return self.flow.velocity(t, np.asarray(x, dtype=np.float64))
+        if self.flow is not None:
+            return self.flow.velocity(t, np.asarray(x, dtype=np.float64))
+        if self.data.truth_velocities is None:
+            return np.full(np.shape(x), np.nan)
+        return self.data.truth_velocities[self._recorded(t, x)[0]]
 
     def transport(self, x0, times) -> np.ndarray:
         times = np.asarray(times, dtype=np.float64)
+        if self.flow is None:
+            index = self._recorded(times)
+            if not np.allclose(x0, self.data.truth_positions[0], rtol=0, atol=1e-12 *
+                               (1 + np.abs(x0).max())):
+                raise ValueError("an Oracle without a flow transports only "
+                                 "data.truth_positions[0]")
+            if times[0] != self.data.truth_times[0]:
+                raise ValueError(f"the oracle transports from t = {self.data.truth_times[0]}, "
+                                 f"got times[0] = {times[0]}")
+            return self.data.truth_positions[index]
         if times[0] != 0:
             raise ValueError(f"the oracle transports from t = 0, got times[0] = {times[0]}")
         if len(times) == 1:
             return np.asarray(x0, dtype=np.float64)[None]
         return self.flow.push(np.asarray(x0, dtype=np.float64), times)
+
+    def kinetic_energy(self, x0, times) -> float:
+        """The truth's energy over [times[0], times[-1]] from x0: by converged quadrature of the
+        flow (:func:`~pdeflow.trajectory.snapshots.flow_energy`), or, without a flow, the
+        data's ``truth_energy`` (x0 must then be the truth particles)."""
+        if self.flow is not None:
+            return flow_energy(self.flow.velocity, self.flow.push, np.asarray(x0, float),
+                               np.asarray(times, float))[0]
+        if self.data is None:
+            raise ValueError("call fit(data) before kinetic_energy")
+        return truth_energy(self.data)

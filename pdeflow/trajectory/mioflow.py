@@ -29,7 +29,8 @@ import numpy as np
 import torch
 from torchdiffeq import odeint
 
-from ._flows import NeuralFlow, sample_batch
+from ..progress import progress_bar
+from ._flows import NeuralFlow, sample_batch, show_progress
 from .losses import density_loss, kinetic_energy, ot_loss
 
 __all__ = ["MIOFlow"]
@@ -100,18 +101,22 @@ class MIOFlow(NeuralFlow):
         optimiser.step()
         self.history.append(float(loss.detach()))
 
-    def fit(self, data) -> "MIOFlow":
-        """Train on the training snapshots of ``data`` (a SnapshotData); returns self."""
+    def fit(self, data, progress: bool | None = None) -> "MIOFlow":
+        """Train on the training snapshots of ``data`` (a SnapshotData); returns self.
+        ``progress``: a tqdm bar over the epochs (None: only on a terminal)."""
         start = time.perf_counter()
         clouds, times = self._prepare(data, depth=2, activation="silu")
         optimiser = torch.optim.AdamW(self.net.parameters(), lr=self.lr)
         rng = np.random.default_rng(self.seed)
+        bar = progress_bar(total=self.local_epochs + self.global_epochs, desc="MIOFlow",
+                           progress=show_progress(progress), leave=False)
         for _ in range(self.local_epochs):
             for i in range(len(times) - 1):
                 path, vel = self._segment(sample_batch(rng, clouds[i], self.batch_size),
                                           times[i], times[i + 1])
                 target = sample_batch(rng, clouds[i + 1], self.batch_size)
                 self._step(optimiser, self._loss(path[-1], target, vel))
+            bar.update()
         for _ in range(self.global_epochs):
             x = sample_batch(rng, clouds[0], self.batch_size)
             loss = 0.0
@@ -121,6 +126,8 @@ class MIOFlow(NeuralFlow):
                 loss = loss + self._loss(x, sample_batch(rng, clouds[i + 1], self.batch_size),
                                          vel)
             self._step(optimiser, loss)
+            bar.update()
+        bar.close()
         self.net.eval()
         self.train_seconds = time.perf_counter() - start
         return self

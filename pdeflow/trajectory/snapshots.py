@@ -43,8 +43,9 @@ from ..exact import GaussianMixture, GaussianMixtureFlow
 from ..io import atomic_h5, check_schema
 from ..problems import demo_problem, three_component_mixture
 from ..solvers import GridVelocity, integrate_flow_map, solve
+from .energy import converged_energy
 
-__all__ = ["TrueFlow", "SnapshotData", "PROBLEMS", "true_flow", "make_snapshots",
+__all__ = ["TrueFlow", "SnapshotData", "PROBLEMS", "true_flow", "make_snapshots", "flow_energy",
            "rotational_drift", "porous_solution", "save_snapshots", "load_snapshots"]
 
 KIND = "trajectory_snapshots"
@@ -69,7 +70,8 @@ class TrueFlow:
         ``push(x0, times)``: x0 (n, d), times (M,) -> (M, n, d), the true flow map from t = 0.
     companion : callable
         as ``push`` but less accurate, for the truth's error estimate.
-    params : JSON-able description (equation, initial condition, integrator).
+    params : dict
+        JSON-able description: the equation, the initial condition, the integrator.
     """
 
     name: str
@@ -222,19 +224,31 @@ def true_flow(name: str) -> TrueFlow:
 class SnapshotData:
     """Unpaired snapshots of a known flow, with the truth kept aside.
 
+    Build one from your own arrays with :func:`pdeflow.trajectory.snapshot_data` (which also
+    integrates a true velocity if you have one), or from a built-in problem with
+    :func:`make_snapshots`. Every field is checked on construction (ValueError naming it).
+
     Attributes
     ----------
-    name : problem name.
-    times : (K,) observation times, increasing, times[0] = 0.
-    snapshots : (K, n, d) the observed particles, each snapshot shuffled independently;
-        snapshots[0] is a permutation of truth_positions[0].
-    held_out : index of the observation time left out of training (None: none).
-    truth_times : (M,) a finer time grid containing ``times`` (``snapshot_index`` locates them).
-    truth_positions : (M, n, d) the same particles as the snapshots, unshuffled: X(t; x_0).
-    truth_velocities : (M, n, d) the true velocity v(t, X(t; x_0)).
-    reference : (K, n, d) an independent true sample at every observation time.
-    truth_error : RMS over particles and times of ``|X - X_companion|`` (length units).
-    params : JSON-able problem description.
+    name : data set name.
+    times : (K,) observation times, strictly increasing, K >= 2 (time units).
+    snapshots : (K, n, d) the observed particles, each snapshot shuffled independently
+        (length units).
+    held_out : index of the observation time left out of training: None or an interior index
+        1..K-2.
+    truth_times : (M,) a finer time grid that contains every observation time exactly (to
+        1e-12 of the time span; a time that is not on it is refused, never moved).
+    truth_positions : (M, n_t, d) true trajectories X(t; x_0) of n_t particles (length units).
+    truth_velocities : (M, n_t, d) the true velocity v(t, X(t; x_0)), or None when unknown
+        (velocity errors are then NaN).
+    reference : (K, n_r, d) an independent true sample at every observation time (the
+        finite-sample floor of W1 / W2), or None (floors NaN).
+    truth_error : RMS over particles and times of ``|X - X_companion|`` (length units; NaN when
+        not estimated).
+    params : JSON-able description.
+    truth_energy : ``int E|v|^2 dt`` over [times[0], times[-1]] on the truth particles, computed
+        once by converged quadrature (``params["truth_energy"]`` records how), or None: then it
+        is computed from ``truth_velocities`` by the trapezoid rule (with a warning in params).
     """
 
     name: str
@@ -243,10 +257,55 @@ class SnapshotData:
     held_out: int | None
     truth_times: np.ndarray
     truth_positions: np.ndarray
-    truth_velocities: np.ndarray
-    reference: np.ndarray
+    truth_velocities: np.ndarray | None
+    reference: np.ndarray | None
     truth_error: float
     params: dict = field(default_factory=dict)
+    truth_energy: float | None = None
+
+    def __post_init__(self):
+        self.times = _checked_times(self.times, "times")
+        K = len(self.times)
+        self.snapshots = _finite_array(self.snapshots, "snapshots", 3)
+        if self.snapshots.shape[0] != K:
+            raise ValueError(f"snapshots must have shape (K, n, d) with K = len(times) = {K}, "
+                             f"got {self.snapshots.shape}")
+        if self.snapshots.shape[1] < 2 or self.snapshots.shape[2] < 1:
+            raise ValueError(f"snapshots must hold n >= 2 points of dimension d >= 1 per time, "
+                             f"got shape {self.snapshots.shape}")
+        d = self.snapshots.shape[2]
+        if self.held_out is not None:
+            if isinstance(self.held_out, (bool, np.bool_)) or \
+                    not isinstance(self.held_out, (int, np.integer)) or \
+                    not 0 < self.held_out < K - 1:
+                raise ValueError(f"held_out must be None or an interior index 1..{K - 2} "
+                                 f"(an integer), got {self.held_out!r}")
+            self.held_out = int(self.held_out)
+        self.truth_times = _checked_times(self.truth_times, "truth_times")
+        self._index = _locate(self.times, self.truth_times)
+        self.truth_positions = _finite_array(self.truth_positions, "truth_positions", 3)
+        M = len(self.truth_times)
+        if self.truth_positions.shape[0] != M or self.truth_positions.shape[2] != d \
+                or self.truth_positions.shape[1] < 1:
+            raise ValueError(f"truth_positions must have shape (M = len(truth_times) = {M}, n_t, "
+                             f"d = {d}), got {self.truth_positions.shape}")
+        if self.truth_velocities is not None:
+            self.truth_velocities = _finite_array(self.truth_velocities, "truth_velocities", 3)
+            if self.truth_velocities.shape != self.truth_positions.shape:
+                raise ValueError(f"truth_velocities must have the shape of truth_positions "
+                                 f"{self.truth_positions.shape}, got "
+                                 f"{self.truth_velocities.shape}")
+        if self.reference is not None:
+            self.reference = _finite_array(self.reference, "reference", 3)
+            if self.reference.shape[0] != K or self.reference.shape[2] != d \
+                    or self.reference.shape[1] < 1:
+                raise ValueError(f"reference must have shape (K = {K}, n_r, d = {d}), got "
+                                 f"{self.reference.shape}")
+        if self.truth_energy is not None:
+            self.truth_energy = float(self.truth_energy)
+            if not (np.isfinite(self.truth_energy) and self.truth_energy >= 0):
+                raise ValueError(f"truth_energy must be a finite number >= 0 or None, got "
+                                 f"{self.truth_energy}")
 
     @property
     def dim(self) -> int:
@@ -254,13 +313,56 @@ class SnapshotData:
 
     @property
     def snapshot_index(self) -> np.ndarray:
-        """(K,) indices of ``times`` in ``truth_times``."""
-        return np.array([int(np.argmin(np.abs(self.truth_times - t))) for t in self.times])
+        """(K,) indices of ``times`` in ``truth_times`` (exact: checked on construction)."""
+        return self._index
 
     @property
     def train_indices(self) -> list:
         """Observation indices used for training (all but ``held_out``)."""
         return [k for k in range(len(self.times)) if k != self.held_out]
+
+
+def _checked_times(values, name: str) -> np.ndarray:
+    t = np.asarray(values, dtype=np.float64)
+    if t.ndim != 1 or len(t) < 2:
+        raise ValueError(f"{name} must be a 1-D array of at least 2 times, got shape {t.shape}")
+    if not np.isfinite(t).all():
+        raise ValueError(f"{name} must be finite, got {t.tolist()}")
+    steps = np.diff(t)
+    if (steps == 0).any():
+        raise ValueError(f"{name} must not repeat a time: duplicate {t[1:][steps == 0][0]!r}")
+    if (steps < 0).any():
+        raise ValueError(f"{name} must be strictly increasing, got {t.tolist()}")
+    return t
+
+
+def _finite_array(values, name: str, ndim: int) -> np.ndarray:
+    try:
+        a = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(f"{name} must be a numeric array") from None
+    if a.ndim != ndim:
+        raise ValueError(f"{name} must be a {ndim}-D array, got shape {a.shape}")
+    if not np.isfinite(a).all():
+        bad = np.argwhere(~np.isfinite(a))[0]
+        raise ValueError(f"{name} must be finite: NaN or inf at index {tuple(bad.tolist())}")
+    return a
+
+
+def _locate(times: np.ndarray, grid: np.ndarray) -> np.ndarray:
+    """Indices of ``times`` in ``grid``; a time farther than 1e-12 of the span from every grid
+    time raises (it is never moved to the nearest one)."""
+    tol = 1e-12 * max(grid[-1] - grid[0], abs(grid[-1]), 1.0)
+    index = np.clip(np.searchsorted(grid, times), 0, len(grid) - 1)
+    left = np.clip(index - 1, 0, len(grid) - 1)
+    index = np.where(np.abs(grid[left] - times) < np.abs(grid[index] - times), left, index)
+    off = np.abs(grid[index] - times) > tol
+    if off.any():
+        k = int(np.argmax(off))
+        raise ValueError(f"times must lie on truth_times: observation time {times[k]!r} (index "
+                         f"{k}) is not on the truth grid (nearest {grid[index[k]]!r}); give "
+                         f"truth positions at every observation time")
+    return index
 
 
 def _check_layout(K: int, n: int, substeps: int, held_out):
@@ -315,9 +417,23 @@ def make_snapshots(name: str, *, K: int = 6, n: int = 500, held_out: int | None 
         observed[1:] = [pushed[k, k - 1] for k in range(1, K)]
     snapshots = np.stack([x[rng.permutation(n)] for x in observed])
     error = float(np.sqrt(np.mean(np.sum((positions - companion) ** 2, axis=-1))))
+    energy, info = flow_energy(flow.velocity, flow.push, x0, truth_times)
     return SnapshotData(name, times, snapshots, held_out, truth_times, positions, velocities,
                         reference, error, {**flow.params, "seed": repr(seed), "n": n, "K": K,
-                         "independent": bool(independent)})
+                         "independent": bool(independent), "truth_energy": info},
+                        truth_energy=energy)
+
+
+def flow_energy(velocity, push, x0, times, rtol: float = 1e-4) -> tuple[float, dict]:
+    """``int_{times[0]}^{times[-1]} mean_i |v(t, X(t; x0_i))|^2 dt`` on the particles ``x0``
+    (n, d) by :func:`~pdeflow.trajectory.energy.converged_energy` (``push(x0, grid)`` the flow
+    map, ``velocity(t, x)`` the velocity); returns the value and the refinement history."""
+    def mean_speed2(grid):
+        paths = push(x0, grid)
+        return np.array([np.mean(np.sum(np.asarray(velocity(t, x)) ** 2, -1))
+                         for t, x in zip(grid, paths)])
+    value, info = converged_energy(mean_speed2, times, rtol=rtol)
+    return value, {**info, "method": "converged quadrature on the truth particles"}
 
 
 _ARRAYS = ("times", "snapshots", "truth_times", "truth_positions", "truth_velocities",
@@ -326,15 +442,18 @@ _ARRAYS = ("times", "snapshots", "truth_times", "truth_positions", "truth_veloci
 
 def save_snapshots(path, data: SnapshotData):
     """Write ``data`` to ``path`` (HDF5, kind ``trajectory_snapshots``, atomically; schema in
-    docs/hdf5_schema.md)."""
+    docs/hdf5_schema.md). Arrays that are None are left out."""
     with atomic_h5(path, kind=KIND) as f:
         f.attrs["name"] = data.name
         f.attrs["held_out"] = -1 if data.held_out is None else int(data.held_out)
         f.attrs["truth_error"] = float(data.truth_error)
+        f.attrs["truth_energy"] = np.nan if data.truth_energy is None else data.truth_energy
         f.attrs["params_json"] = json.dumps(data.params)
         for key in _ARRAYS:
-            f.create_dataset(key, data=np.asarray(getattr(data, key), dtype=np.float64),
-                             compression="gzip" if getattr(data, key).ndim == 3 else None)
+            value = getattr(data, key)
+            if value is not None:
+                f.create_dataset(key, data=np.asarray(value, dtype=np.float64),
+                                 compression="gzip" if value.ndim == 3 else None)
     return path
 
 
@@ -343,6 +462,11 @@ def load_snapshots(path) -> SnapshotData:
     with h5py.File(path, "r") as f:
         check_schema(f, KIND)
         held = int(f.attrs["held_out"])
-        return SnapshotData(str(f.attrs["name"]), *(f[k][()] for k in _ARRAYS[:2]),
-                            None if held < 0 else held, *(f[k][()] for k in _ARRAYS[2:]),
-                            float(f.attrs["truth_error"]), json.loads(f.attrs["params_json"]))
+        arrays = {k: (f[k][()] if k in f else None) for k in _ARRAYS}
+        energy = float(f.attrs.get("truth_energy", np.nan))
+        return SnapshotData(str(f.attrs["name"]), arrays["times"], arrays["snapshots"],
+                            None if held < 0 else held, arrays["truth_times"],
+                            arrays["truth_positions"], arrays["truth_velocities"],
+                            arrays["reference"], float(f.attrs["truth_error"]),
+                            json.loads(f.attrs["params_json"]),
+                            None if not np.isfinite(energy) else energy)

@@ -336,18 +336,26 @@ def _sq_dists(a, b):
     return np.maximum((a * a).sum(1)[:, None] + (b * b).sum(1)[None] - 2 * a @ b.T, 0.0)
 
 
-def mmd2(x, y, bandwidth: float = 1.0) -> float:
-    """Unbiased squared MMD with ``k(a, b) = exp(-|a - b|^2 / (2 bandwidth^2))``.
+def mmd2(x, y, bandwidth=1.0) -> float:
+    """Unbiased squared MMD with ``k(a, b) = exp(-|a - b|^2 / (2 bandwidth^2))``; ``bandwidth``
+    a number or a sequence of numbers (then k is the sum of those kernels, still
+    characteristic; the distances are computed once).
 
     Needs n, m >= 2; its expectation is 0 iff the laws agree (it can be slightly negative).
     """
     x, y = _pair(x, y)
-    if not (math.isfinite(bandwidth) and bandwidth > 0):
-        raise ValueError(f"bandwidth must be a finite number > 0, got {bandwidth}")
+    widths = np.atleast_1d(np.asarray(bandwidth, dtype=np.float64))
+    if widths.ndim != 1 or widths.size == 0 or not np.all(np.isfinite(widths) & (widths > 0)):
+        raise ValueError(f"bandwidth must be a finite number > 0 (or a sequence of them), got "
+                         f"{bandwidth}")
     n, m = len(x), len(y)
     if n < 2 or m < 2:
         raise ValueError(f"mmd2 needs at least 2 points in each cloud, got {n} and {m}")
-    k = lambda a, b: np.exp(-_sq_dists(a, b) / (2 * bandwidth ** 2))
+
+    def k(a, b):
+        d2 = _sq_dists(a, b)
+        return sum(np.exp(-d2 / (2 * w * w)) for w in widths)
+
     kxx, kyy = k(x, x), k(y, y)
     sxx = (kxx.sum() - np.trace(kxx)) / (n * (n - 1))
     syy = (kyy.sum() - np.trace(kyy)) / (m * (m - 1))
