@@ -10,7 +10,7 @@ the finite-sample floor of the held-out distances) and defines ``velocity(t, x)`
     pdeflow trajectory results/spiral_sink/spiral.npz --velocity examples/spiral_sink.py:velocity \
         --held-out 3
 
-Quick run (tested): python examples/spiral_sink.py  -- under 30 s on 2 cores (measured 0 s)
+Quick run (tested): python examples/spiral_sink.py  -- under 30 s on 2 cores (measured 1 s)
 """
 import numpy as np
 from scipy.linalg import expm
