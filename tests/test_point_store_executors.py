@@ -161,3 +161,20 @@ def test_workers_import_pot_without_sklearn():
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                          timeout=300)
     assert out.returncode == 0, out.stderr[-2000:]
+
+
+def test_pot_that_needs_sklearn_still_imports(tmp_path):
+    """If a POT release made scikit-learn required, the worker's import without it would fail:
+    pdeflow then forgets the half-imported package and imports it as usual (slower, not broken).
+    A stand-in ``ot`` package that imports scikit-learn unconditionally plays that release."""
+    import subprocess
+    import sys
+
+    (tmp_path / "ot").mkdir()
+    (tmp_path / "ot" / "__init__.py").write_text("import sklearn\nSTAND_IN = True\n")
+    code = ("import sys; sys.path.insert(0, %r); from pdeflow.validation import metrics as m; "
+            "m.import_pot_without_sklearn(); ot = m._ot(); "
+            "assert ot.STAND_IN and 'sklearn' in sys.modules; print('ok')" % str(tmp_path))
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         timeout=300)
+    assert out.returncode == 0 and out.stdout.strip() == "ok", out.stderr[-2000:]

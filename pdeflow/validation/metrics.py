@@ -49,7 +49,12 @@ def _ot():
         hook = _NoSklearnHere()
         sys.meta_path.insert(0, hook)
         try:
-            import ot
+            import ot  # noqa: F401
+        except ImportError:
+            # a POT that needs scikit-learn after all: forget the half-imported package and
+            # import it as usual below (slower, never broken)
+            for name in [n for n in sys.modules if n == "ot" or n.startswith("ot.")]:
+                del sys.modules[name]
         finally:
             sys.meta_path.remove(hook)
     import ot
