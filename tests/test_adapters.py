@@ -176,3 +176,28 @@ def test_torchcfm_velocity_nets():
     assert report.kind == "velocity" and report.convention == "flow-matching"
     with pytest.raises(ValueError, match="trained on the schedule"):
         validate(model, get("vp-separated-2d"), **FAST)
+
+
+def test_karras_denoiser_clamps_the_timestep_outside_its_table():
+    """k-diffusion's discrete denoisers clamp t(sigma) to [0, N - 1] beyond the table's sigmas
+    (measured against k-diffusion 0.0.16's external.py: pdeflow extrapolated, up to 92 steps off
+    at sigma = 400); inside the table t(sigma_n) = n."""
+    import torch
+
+    from pdeflow.schedules import ddpm_linear
+
+    conv = ddpm_linear()
+    seen = []
+
+    class Eps(torch.nn.Module):
+        def forward(self, x, t):
+            seen.append(t.clone())
+            return torch.zeros_like(x)
+
+    denoiser = karras_denoiser(Eps(), conv.alphas_cumprod, "epsilon")
+    inside = torch.as_tensor(conv.sigmas[[0, 10, 400, 999]])
+    outside = torch.as_tensor([0.5 * conv.sigmas[0], 2.0 * conv.sigmas[-1], 400.0])
+    denoiser(torch.zeros((3, 2), dtype=torch.float64), outside)
+    denoiser(torch.zeros((4, 2), dtype=torch.float64), inside)
+    np.testing.assert_allclose(seen[0].numpy(), [0.0, 999.0, 999.0], atol=0)
+    np.testing.assert_allclose(seen[1].numpy(), [0.0, 10.0, 400.0, 999.0], atol=1e-9)

@@ -173,7 +173,8 @@ class KDiffusionDenoiser(_TorchNet):
 def karras_denoiser(net, alphas_cumprod, prediction: str = "epsilon"):
     """k-diffusion's discrete-DDPM denoiser around ``net(x, timestep)`` (a torch module): with
     sigma_n = sqrt((1 - abar_n) / abar_n), c_in = 1 / sqrt(sigma^2 + 1) and the timestep
-    t(sigma) interpolated linearly in log sigma between table entries,
+    t(sigma) interpolated linearly in log sigma between table entries and clamped to the table
+    [0, N - 1] outside it (as k-diffusion's ``DiscreteSchedule.sigma_to_t`` does),
 
     * ``epsilon``: D(x, sigma) = x - sigma eps(c_in x, t(sigma));
     * ``v``: D = x / (sigma^2 + 1) - sigma / sqrt(sigma^2 + 1) v(c_in x, t(sigma)).
@@ -198,7 +199,7 @@ def karras_denoiser(net, alphas_cumprod, prediction: str = "epsilon"):
             grid = self.log_sigmas
             low = torch.clamp(torch.searchsorted(grid, log_sigma) - 1, 0, len(grid) - 2)
             w = (log_sigma - grid[low]) / (grid[low + 1] - grid[low])
-            return (low + w).to(sigma.dtype)
+            return (low + w.clamp(0.0, 1.0)).to(sigma.dtype)
 
         def forward(self, x, sigma):
             shape = (-1,) + (1,) * (x.ndim - 1)
