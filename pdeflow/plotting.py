@@ -18,15 +18,15 @@ __all__ = ["plot_snapshots", "plot_trajectories", "trajectory_report", "plot_cur
 def plot_snapshots(solution, path, indices=None, arrows: int = 20, title: str | None = None) -> Path:
     """Density (colour) and velocity (arrows) of a 1-D or 2-D GridSolution at a few snapshots.
 
+    2-D panels share one colour scale (the colour bar, for the density) and one arrow scale (the
+    key under the last panel: an arrow of a round speed ``|v|`` drawn to that scale).
+
     Parameters
     ----------
     solution : GridSolution
     path : where the PNG goes.
     indices : snapshot indices to draw (default: up to four spread over the run).
     arrows : arrows per axis in 2-D (velocity is drawn only where rho > 1e-3 max rho).
-
-    2-D panels share one colour scale (the colour bar, density) and one arrow scale (the key
-    under the last panel: an arrow of a round speed |v| drawn to that scale).
     """
     grid = solution.grid
     if grid.dim not in (1, 2):

@@ -1,7 +1,7 @@
 """A 2-D Lagrangian solver of the porous medium with linear drift: the unknown is the flow map.
 
 Equation (DESIGN.md section 3, with a symmetric drift matrix K; K = kappa I is the confinement
-kappa |x|^2 / 2)::
+``kappa |x|^2 / 2``)::
 
     d_t rho = div(rho (grad p + K x)),   p = D m rho^(m-1) / (m-1),   v = -grad p - K x.
 
@@ -21,7 +21,7 @@ rho(t, X(t, xi)) = rho_0(xi) / J, J = det grad_xi X, so
 * v = -F^{-T} grad_xi p - K X.
 
 Every stencil is fixed in xi and built once (CSR rows); the velocity of all nodes is one numba
-kernel (:mod:`_kernels_lagrangian_porous`). Time stepping is the shared RK4 of
+kernel (``_kernels_lagrangian_porous``). Time stepping is the shared RK4 of
 :func:`pdeflow.solvers.integrate_flow_map`, restarted at every output time with a step from the
 current state (explicit: dt = cfl h_X^2 / ((m - 1) max p), h_X the smallest current node
 spacing; the RK4 error is far below the spatial one).
@@ -582,7 +582,7 @@ def truth_flow_map_error(solution: LagrangianSolution, coarse: LagrangianSolutio
 
 
 def mass_weighted_rms(a, b, weights) -> float:
-    """sqrt(sum_i w_i |a_i - b_i|^2 / sum_i w_i) for points a, b (N, d) and weights (N,) >= 0."""
+    """``sqrt(sum_i w_i |a_i - b_i|^2 / sum_i w_i)`` for points a, b (N, d) and weights (N,) >= 0."""
     a, b = np.asarray(a, dtype=np.float64), np.asarray(b, dtype=np.float64)
     w = np.asarray(weights, dtype=np.float64)
     if a.shape != b.shape or a.ndim != 2 or w.shape != (len(a),):

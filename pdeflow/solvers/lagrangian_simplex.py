@@ -1,11 +1,11 @@
 """The moving-simplex Lagrangian scheme for the 2-D porous medium (the comparison candidate).
 
 In the spirit of Carrillo, Duering, Matthes & McCormick (J. Sci. Comput. 2018): a triangle mesh
-of the initial support whose triangles keep their mass M_T (rho = M_T / |T|), nodes moving by the
-discrete Wasserstein gradient flow of E = sum_T |T| D F(M_T / |T|) + sum_i m_i X_i^T K X_i / 2
+of the initial support whose triangles keep their mass M_T (rho = M_T / area(T)), nodes moving by the
+discrete Wasserstein gradient flow of E = sum_T area(T) D F(M_T / area(T)) + sum_i m_i X_i^T K X_i / 2
 with lumped node masses m_i = sum_{T ni i} M_T / 3:
 
-    m_i dX_i/dt = -dE/dX_i = D sum_{T ni i} rho_T^m d|T|/dX_i - m_i K X_i.
+    m_i dX_i/dt = -dE/dX_i = D sum_{T ni i} rho_T^m d area(T)/dX_i - m_i K X_i.
 
 Mesh: the nodes of :class:`~pdeflow.solvers.lagrangian_porous.ReferenceGrid` (a square lattice
 of spacing h inside the support) plus the support boundary's crossings of the lattice lines

@@ -48,7 +48,7 @@ __all__ = ["EpsilonStudy", "all_points", "point_groups", "support_velocity", "MA
 #: Relative mass drift above which the ground truth is rejected.
 MASS_TOLERANCE = 1e-10
 #: Share of the mass in the outer cell layer above which a RuntimeWarning says the box is small
-#: (:func:`truth_warnings`).
+#: (``truth_warnings``).
 WALL_WARNING = 1e-3
 #: Independent pairs of n-samples of rho_0 over which the W2 plug-in floor is measured.
 PLUGIN_DRAWS = 5
@@ -267,7 +267,7 @@ class EpsilonStudy:
 
         ValueError if the box does not hold the solution (linear: more than 1e-6 of rho_0's
         mass in the outer cell layer; porous: the support reaches it). ``warn``: give the
-        :func:`truth_warnings` (a RuntimeWarning when the walls hold much mass at T)."""
+        ``truth_warnings`` (a RuntimeWarning when the walls hold much mass at T)."""
         from .certification import certified_truth
 
         solution, certificate = certified_truth(self, name, out_dir, progress)
