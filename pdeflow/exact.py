@@ -1279,7 +1279,10 @@ class DisjointBarenblattMixture:
 # ----------------------------------------------------------------------------------------------
 class LowRankGaussianMixture:
     """sum_k w_k N(mu_k, U_k U_k^T + diag(D_k)) in R^d, evaluated by Woodbury identities in
-    O(n K d r) time and O(chunk K d) memory (no d x d matrix is ever formed).
+    O(n K d r) time and O(chunk d) memory (no d x d matrix is ever formed): per block of points
+    two (n, d) x (d, K r) matrix products with all components' factors stacked, K passes over
+    the points for the diagonal part, and r x r work per point; the r x r factors are computed
+    once per law (so once per time in :class:`CorruptedLowRankMixture`).
 
     With Delta = diag(D_k) and M_k = I_r + U_k^T Delta^{-1} U_k (r x r):
     C_k^{-1} = Delta^{-1} - Delta^{-1} U_k M_k^{-1} U_k^T Delta^{-1} and
@@ -1313,11 +1316,23 @@ class LowRankGaussianMixture:
         self.weights, self.means, self.factors, self.diagonals = w, mu, u, diag
         self.chunk = int(chunk)
         inv = 1.0 / diag                                                   # (K, d)
-        inner = np.eye(u.shape[2]) + np.einsum("kdi,kd,kdj->kij", u, inv, u)   # M_k
+        scaled = u * inv[:, :, None]                                       # Delta_k^-1 U_k
+        inner = np.eye(u.shape[2]) + np.matmul(u.transpose(0, 2, 1), scaled)   # M_k (K, r, r)
+        chol = np.linalg.cholesky(inner)                                   # (K, r, r)
         self._inv_diag = inv
-        self._chol = np.linalg.cholesky(inner)                             # (K, r, r)
         self._log_det = (np.log(diag).sum(1)
-                         + 2.0 * np.log(np.diagonal(self._chol, axis1=1, axis2=2)).sum(1))
+                         + 2.0 * np.log(np.diagonal(chol, axis1=1, axis2=2)).sum(1))
+        # the per-law (so per-time, see CorruptedLowRankMixture.at) small factors of _solve:
+        # W = [Delta_1^-1 U_1 | ... | Delta_K^-1 U_K] (d, K r), its shift mu_k^T Delta_k^-1 U_k,
+        # M_k^-1 (K, r, r) (M_k >= I: well conditioned) and Delta_k^-1 mu_k (K, d)
+        k_, r_ = u.shape[0], u.shape[2]
+        self._stacked = np.ascontiguousarray(scaled.transpose(1, 0, 2).reshape(d, k_ * r_))
+        self._stacked_shift = np.einsum("kd,kdi->ki", mu, scaled)          # (K, r)
+        eye = np.broadcast_to(np.eye(r_), inner.shape)
+        self._inner_inv = np.linalg.solve(inner, eye)                     # (K, r, r)
+        self._inner_inv = 0.5 * (self._inner_inv + self._inner_inv.transpose(0, 2, 1))
+        self._inv_diag_mean = mu * inv                                     # (K, d)
+        self._log_norm = np.log(w) - 0.5 * (self._log_det + d * math.log(2 * math.pi))
 
     @property
     def dim(self) -> int:
@@ -1343,20 +1358,25 @@ class LowRankGaussianMixture:
                                       a * a * self.diagonals + b * b, self.chunk)
 
     def _solve(self, x):
-        """(log w_k N_k(x) (n, K), C_k^{-1}(x - mu_k) (K, n, d)) for one block of points."""
-        out_log, out_solved = [], []
-        for k in range(len(self.weights)):
-            r = x - self.means[k]
-            y = r * self._inv_diag[k]                                      # Delta^{-1} r
-            w = y @ self.factors[k]                                        # U^T Delta^{-1} r
-            sol = np.linalg.solve(self._chol[k].T,
-                                  np.linalg.solve(self._chol[k], w.T)).T   # M^{-1} w
-            solved = y - (sol @ self.factors[k].T) * self._inv_diag[k]
-            quad = (r * solved).sum(1)
-            out_log.append(-0.5 * (quad + self._log_det[k] + self.dim * math.log(2 * math.pi))
-                           + math.log(self.weights[k]))
-            out_solved.append(solved)
-        return np.stack(out_log, 1), np.stack(out_solved)
+        """(log w_k N_k(x) (n, K), M_k^{-1} U_k^T Delta_k^{-1} (x - mu_k) (n, K, r)) for one
+        block of points x (n, d): one (n, d) x (d, K r) product and, per component, one pass
+        over x - mu_k for the diagonal part of the quadratic form (kept exact, not expanded)."""
+        kk, r = self._inner_inv.shape[:2]
+        proj = (x @ self._stacked).reshape(len(x), kk, r) - self._stacked_shift   # U^T D^-1 r
+        small = np.einsum("nki,kij->nkj", proj, self._inner_inv)          # M^-1 U^T D^-1 r
+        quad = np.empty((len(x), kk))
+        for k in range(kk):                                                # K passes over x
+            diff = x - self.means[k]
+            quad[:, k] = np.einsum("nd,nd,d->n", diff, diff, self._inv_diag[k])
+        quad -= np.einsum("nki,nki->nk", proj, small)                      # Woodbury
+        return self._log_norm - 0.5 * quad, small
+
+    def _score_block(self, post, small, x):
+        """-sum_k p_k C_k^{-1}(x - mu_k) from the posterior (n, K) and ``small`` (n, K, r):
+        C_k^{-1}(x - mu_k) = Delta_k^{-1}(x - mu_k) - Delta_k^{-1} U_k small_k."""
+        weighted = (post[:, :, None] * small).reshape(len(x), -1)          # (n, K r)
+        return (post @ self._inv_diag_mean - x * (post @ self._inv_diag)
+                + weighted @ self._stacked.T)
 
     def _blocks(self, x):
         x = _as_points(x, self.dim)
@@ -1384,9 +1404,9 @@ class LowRankGaussianMixture:
         x = _as_points(x, self.dim)
         out = np.empty_like(x)
         for start, block in self._blocks(x):
-            log_post, solved = self._solve(block)
+            log_post, small = self._solve(block)
             post = np.exp(log_post - _logsumexp(log_post, axis=1, keepdims=True))
-            out[start:start + len(block)] = -np.einsum("nk,knd->nd", post, solved)
+            out[start:start + len(block)] = self._score_block(post, small, block)
         return out
 
     def sample(self, n: int, seed) -> np.ndarray:

@@ -228,3 +228,17 @@ def test_command_line_writes_the_report_and_json(tmp_path, capsys):
 def test_import_pdeflow_does_not_import_torch():
     code = "import sys, pdeflow; import pdeflow.problems; assert 'torch' not in sys.modules"
     subprocess.run([sys.executable, "-c", code], check=True)
+
+
+def test_median_bandwidth_by_matrix_product_matches_the_pairwise_differences():
+    """The MMD bandwidth (median pairwise distance of 1000 points) is computed from a matrix
+    product, without the (m, m, d) difference array (24 GB at d = 3072); it equals the direct
+    pairwise computation to 1e-10 relative (expanded squares: cancellation ~ eps |x|^2)."""
+    from pdeflow.modelcheck.validate import _median_bandwidth
+
+    x = np.random.default_rng(3).standard_normal((300, 50)) + 2.0
+    direct_rng, rng = np.random.default_rng(1), np.random.default_rng(1)
+    pick = x[direct_rng.choice(len(x), 200, replace=False)]
+    d2 = ((pick[:, None] - pick[None]) ** 2).sum(-1)
+    direct = np.sqrt(np.median(d2[np.triu_indices(200, 1)]))
+    assert abs(_median_bandwidth(x, rng, m=200) / direct - 1) < 1e-10

@@ -33,7 +33,8 @@ import time
 import numpy as np
 
 from ..progress import progress_bar
-from ..validation.metrics import (check_cloud, flow_map_error, memorisation, mmd2, sliced_w2,
+from ..validation.metrics import (_sq_dists, check_cloud, flow_map_error, memorisation, mmd2,
+                                  sliced_w2,
                                   wasserstein2)
 from .protocol import ModelAdapter
 from .report import ValidationReport
@@ -126,7 +127,7 @@ def _check_counts(**counts):
 
 def _median_bandwidth(x, rng, m=1000):
     pick = x[rng.choice(len(x), min(m, len(x)), replace=False)]
-    d2 = ((pick[:, None] - pick[None]) ** 2).sum(-1)
+    d2 = _sq_dists(pick, pick)      # by a matrix product: (m, m) memory, not (m, m, d)
     return float(np.sqrt(np.median(d2[np.triu_indices(len(pick), 1)])))
 
 
