@@ -136,18 +136,24 @@ def atomic_h5(path, kind: str):
         raise
 
 
-@contextlib.contextmanager
-def open_h5(path, kind: str):
-    """Open a pdeflow HDF5 file of ``kind`` for reading; ValueError naming the file if it is
-    missing, truncated, not HDF5, or of another kind or schema."""
+def open_readable(path) -> "h5py.File":
+    """An HDF5 file opened for reading; ValueError naming the file if it is missing, truncated
+    or not HDF5 (the caller checks what kind of file it is)."""
     path = Path(path)
     if not path.exists():
         raise ValueError(f"{str(path)!r} does not exist")
     try:
-        f = h5py.File(path, "r")
+        return h5py.File(path, "r")
     except OSError as err:
         raise ValueError(f"{str(path)!r} is not a readable HDF5 file (truncated or not HDF5): "
                          f"{err}") from None
+
+
+@contextlib.contextmanager
+def open_h5(path, kind: str):
+    """Open a pdeflow HDF5 file of ``kind`` for reading; ValueError naming the file if it is
+    missing, truncated, not HDF5, or of another kind or schema."""
+    f = open_readable(path)
     with f:
         check_schema(f, kind)
         yield f

@@ -330,14 +330,10 @@ def load_results(path) -> tuple:
     dicts of columns (numpy arrays; ``target`` as str)."""
     import h5py
 
+    from ..io import open_readable
+
     path = Path(path)
-    if not path.exists():
-        raise ValueError(f"ode_vs_sde results file {str(path)!r} does not exist")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as err:
-        raise ValueError(f"{str(path)!r} is not a readable HDF5 file (truncated or not HDF5): "
-                         f"{err}") from None
+    f = open_readable(path)
     out = []
     with f:
         if f.attrs.get("schema") != _SCHEMA or not {"runs", "floors"} <= set(f):
