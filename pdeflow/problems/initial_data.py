@@ -2,6 +2,8 @@
 
 * :func:`three_component_mixture` - the three-component Gaussian mixture in 1-3 D used by the
   demo and the default epsilon study.
+* :func:`capped_mixture_density` - the 2-D mixture on an elliptic cap: porous-medium data with a
+  convex support and a pressure linear at the front (what the 2-D Lagrangian solver needs).
 * :func:`rings_density` - two concentric Gaussian rings (shells in 3-D, point pairs in 1-D).
 * :func:`load_samples` - a user's samples file (``.npy`` or ``.csv``, shape (n, d)).
 * :func:`grid_initial_density` - an initial density on a grid, prepared for an equation: scaled
@@ -20,7 +22,7 @@ from ..equations import GradientFlow, PorousMedium
 from ..exact import GaussianMixture
 from ..grid import Grid
 
-__all__ = ["three_component_mixture", "rings_density", "load_samples", "grid_initial_density",
+__all__ = ["three_component_mixture", "capped_mixture_density", "rings_density", "load_samples", "grid_initial_density",
            "demo_problem", "PRESENCE_CUTOFF", "LINEAR_FLOOR"]
 
 #: Porous-medium initial data are set to 0 where rho < PRESENCE_CUTOFF * max rho (compact support
@@ -33,6 +35,14 @@ LINEAR_FLOOR = 1e-30
 _MEANS_2D = np.array([[-1.2, -0.6], [1.1, -0.4], [0.0, 1.3]])
 _THIRD_AXIS = np.array([0.3, -0.5, 0.2])
 
+#: The elliptic cap of :func:`capped_mixture_density`: centre, semi-axes (length) and the floor
+#: of the bracket (the density contrast of the modes is at most (1 + floor) / floor = 5).
+CAP_CENTRE = (-0.1, -0.05)
+CAP_SEMI_AXES = (2.376, 2.2)
+CAP_FLOOR = 0.25
+_CAP_RADIAL = np.polynomial.legendre.leggauss(64)
+_CAP_ANGLES = 256
+
 
 def three_component_mixture(dim: int = 2) -> GaussianMixture:
     """Weights (0.4, 0.35, 0.25), isotropic stds (0.35, 0.3, 0.4); means in 2-D
@@ -44,6 +54,38 @@ def three_component_mixture(dim: int = 2) -> GaussianMixture:
     if dim == 3:
         means = np.column_stack([_MEANS_2D, _THIRD_AXIS])
     return GaussianMixture.isotropic([0.4, 0.35, 0.25], means, [0.35, 0.3, 0.4])
+
+
+def capped_mixture_density(equation: PorousMedium):
+    """The 2-D three-component mixture on an elliptic cap, as porous-medium data (unit mass).
+
+    ``rho0(x) = E(x) B(x)`` with ``E = equation.density_from_pressure(S (1 - q(x))_+)``, q the
+    quadratic form of the ellipse (CAP_CENTRE, CAP_SEMI_AXES; q = 1 on its edge) and
+    ``B = CAP_FLOOR + mixture(x) / max_k mixture(mean_k)``. The support is the ellipse (convex)
+    and the pressure vanishes linearly at its edge (the Barenblatt behaviour), unlike the
+    mixture truncated at PRESENCE_CUTOFF, whose edge is a jump of the density on a non-convex
+    set whose bays close under the confined flow. S is fixed by unit mass (polar Gauss quadrature
+    on the ellipse). Returns a callable points (n, 2) -> (n,).
+    """
+    if not isinstance(equation, PorousMedium) or equation.dim != 2:
+        raise ValueError(f"equation must be a 2-D PorousMedium, got {equation!r}")
+    mixture = three_component_mixture(2)
+    centre, axes = np.array(CAP_CENTRE), np.array(CAP_SEMI_AXES)
+    peak = float(mixture.density(mixture.means).max())
+
+    def shape(x):            # (1 - q)_+^(1/(m-1)) B: the density for S = m / (m - 1)
+        x = np.asarray(x, dtype=np.float64)
+        cap = np.maximum(1.0 - (((x - centre) / axes) ** 2).sum(-1), 0.0)
+        return equation.density_from_pressure(equation.m / (equation.m - 1.0) * cap) * (
+            CAP_FLOOR + mixture.density(x) / peak)
+
+    nodes, weights = _CAP_RADIAL
+    r, wr = 0.5 * (nodes + 1.0), 0.5 * weights
+    theta = 2 * np.pi * np.arange(_CAP_ANGLES) / _CAP_ANGLES
+    u = np.stack([np.outer(r, np.cos(theta)), np.outer(r, np.sin(theta))], -1).reshape(-1, 2)
+    quad = np.repeat(wr * r, _CAP_ANGLES) * (2 * np.pi / _CAP_ANGLES) * axes.prod()
+    mass = float(quad @ shape(centre + axes * u))
+    return lambda x: shape(x) / mass
 
 
 def rings_density(x, radii=(1.0, 2.0), weights=(0.4, 0.6), width: float = 0.2) -> np.ndarray:

@@ -23,13 +23,15 @@ def _row_dot(indptr, indices, data, row, values, component):
 
 
 @njit(cache=True, fastmath=False)
-def lagrangian_velocity(x, rho0, D, m, K, dx_ptr, dx_idx, dx_val, dy_ptr, dy_idx, dy_val,
-                        px_ptr, px_idx, px_val, py_ptr, py_idx, py_val, v, pressure, jac):
+def lagrangian_velocity(x, rho0, D, m, K, filter_strength, dx_ptr, dx_idx, dx_val, dy_ptr,
+                        dy_idx, dy_val, px_ptr, px_idx, px_val, py_ptr, py_idx, py_val,
+                        oe_ptr, oe_idx, oe_val, v, pressure, jac):
     """Velocity of the nodes at positions ``x`` (N, 2) -> ``v`` (N, 2).
 
     F = grad_xi X by the stencils dx/dy (ghost values folded in), J = det F, rho = rho0 / J,
     p = D porous_pressure(rho, m) -> ``pressure`` (N,), grad_xi p by the stencils px/py (p = 0
-    on the support boundary folded in), v = -F^{-T} grad_xi p - K x. ``jac`` (N,) receives J.
+    on the support boundary folded in), v = -F^{-T} grad_xi p - K x + sigma (odd_even x) with
+    sigma = filter_strength (m - 1) max p (the odd-even filter). ``jac`` (N,) receives J.
     """
     n = x.shape[0]
     for i in range(n):
@@ -44,6 +46,7 @@ def lagrangian_velocity(x, rho0, D, m, K, dx_ptr, dx_idx, dx_val, dy_ptr, dy_idx
         else:
             pressure[i] = np.nan
     p2 = pressure.reshape((n, 1))
+    sigma = filter_strength * (m - 1.0) * np.max(pressure)
     for i in range(n):
         f00 = _row_dot(dx_ptr, dx_idx, dx_val, i, x, 0)
         f10 = _row_dot(dx_ptr, dx_idx, dx_val, i, x, 1)
@@ -55,5 +58,7 @@ def lagrangian_velocity(x, rho0, D, m, K, dx_ptr, dx_idx, dx_val, dy_ptr, dy_idx
         # F^{-T} g with F = [[f00, f01], [f10, f11]]:  F^{-1} = [[f11, -f01], [-f10, f00]] / det
         gx = (f11 * g0 - f10 * g1) / det
         gy = (-f01 * g0 + f00 * g1) / det
-        v[i, 0] = -gx - (K[0, 0] * x[i, 0] + K[0, 1] * x[i, 1])
-        v[i, 1] = -gy - (K[1, 0] * x[i, 0] + K[1, 1] * x[i, 1])
+        v[i, 0] = -gx - (K[0, 0] * x[i, 0] + K[0, 1] * x[i, 1]) + sigma * _row_dot(
+            oe_ptr, oe_idx, oe_val, i, x, 0)
+        v[i, 1] = -gy - (K[1, 0] * x[i, 0] + K[1, 1] * x[i, 1]) + sigma * _row_dot(
+            oe_ptr, oe_idx, oe_val, i, x, 1)
