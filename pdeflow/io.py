@@ -292,7 +292,8 @@ def load_solution(path):
 
     with open_h5(path, "grid_solution") as f:
         grid = read_grid(f["grid"])
-        faces = tuple(f["face_velocity"][f"axis{i}"][()] for i in range(grid.dim))
+        group = f["face_velocity"]     # empty for truths without faces (Lagrangian exports)
+        faces = tuple(group[f"axis{i}"][()] for i in range(grid.dim) if f"axis{i}" in group)
         times = f["times"][()]
         nt = len(times)
         error = None

@@ -71,8 +71,23 @@ def test_outside_support_counts_points_where_rho0_vanishes():
     grid = config.grid()
     far = np.array([[3.9], [-3.9]])                  # far outside the mixture's support
     near = np.array([[-1.2], [1.1]])                 # at two of the means
-    assert outside_support(far, data, grid) == 1.0
-    assert outside_support(near, data, grid) == 0.0
+    porous = config.equation("porous")
+    assert outside_support(far, data, grid, porous) == 1.0
+    assert outside_support(near, data, grid, porous) == 0.0
+    # the porous medium's own data (the capped mixture) decides, not the Gaussian mixture:
+    # past the cap's edge (x = 2.276) the mixture is still positive
+    edge = np.array([[2.35]])
+    assert data.density(edge)[0] > 0 and outside_support(edge, data, grid, porous) == 1.0
+
+
+def test_porous_truth_is_validated():
+    with pytest.raises(ValueError, match="porous_truth must be one of"):
+        StudyConfig(**dict(TINY, porous_truth="spectral"))
+    with pytest.raises(ValueError, match="porous_truth = 'lagrangian' needs dim = 2"):
+        StudyConfig(**dict(TINY, porous_truth="lagrangian"))
+    assert StudyConfig(**TINY).porous_solver == "finite-volume"               # 1-D
+    assert StudyConfig().porous_solver == "lagrangian"                        # the default
+    assert StudyConfig(porous_truth="finite-volume").porous_solver == "finite-volume"
 
 
 def test_truth_targets_are_validated():

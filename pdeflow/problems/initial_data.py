@@ -22,7 +22,8 @@ from ..equations import GradientFlow, PorousMedium
 from ..exact import GaussianMixture
 from ..grid import Grid
 
-__all__ = ["three_component_mixture", "capped_mixture_density", "rings_density", "load_samples", "grid_initial_density",
+__all__ = ["three_component_mixture", "capped_mixture_density", "rings_density", "load_samples",
+           "grid_initial_density",
            "demo_problem", "PRESENCE_CUTOFF", "LINEAR_FLOOR"]
 
 #: Porous-medium initial data are set to 0 where rho < PRESENCE_CUTOFF * max rho (compact support
@@ -34,14 +35,6 @@ LINEAR_FLOOR = 1e-30
 
 _MEANS_2D = np.array([[-1.2, -0.6], [1.1, -0.4], [0.0, 1.3]])
 _THIRD_AXIS = np.array([0.3, -0.5, 0.2])
-
-#: The elliptic cap of :func:`capped_mixture_density`: centre, semi-axes (length) and the floor
-#: of the bracket (the density contrast of the modes is at most (1 + floor) / floor = 5).
-CAP_CENTRE = (-0.1, -0.05)
-CAP_SEMI_AXES = (2.376, 2.2)
-CAP_FLOOR = 0.25
-_CAP_RADIAL = np.polynomial.legendre.leggauss(64)
-_CAP_ANGLES = 256
 
 
 def three_component_mixture(dim: int = 2) -> GaussianMixture:
@@ -56,21 +49,53 @@ def three_component_mixture(dim: int = 2) -> GaussianMixture:
     return GaussianMixture.isotropic([0.4, 0.35, 0.25], means, [0.35, 0.3, 0.4])
 
 
+#: The elliptic cap of :func:`capped_mixture_density` in 3-D (1-D and 2-D keep the leading
+#: coordinates): centre and semi-axes (length), and the floor of the bracket (the density
+#: contrast of the modes is at most (1 + floor) / floor = 5).
+CAP_CENTRE = (-0.1, -0.05, 0.0)
+CAP_SEMI_AXES = (2.376, 2.2, 2.2)
+CAP_FLOOR = 0.25
+#: Gauss-Legendre nodes per radial / polar direction and equispaced azimuths of the quadrature
+#: that fixes the cap's mass (its integrand is smooth inside the unit ball).
+_CAP_NODES, _CAP_AZIMUTHS = 64, 128
+
+
+def _unit_ball_quadrature(dim: int):
+    """(points (n, dim), weights (n,)) integrating smooth functions over the unit ball."""
+    x, w = np.polynomial.legendre.leggauss(_CAP_NODES)
+    if dim == 1:
+        return x[:, None], w
+    r, wr = 0.5 * (x + 1.0), 0.5 * w
+    phi = 2 * np.pi * np.arange(_CAP_AZIMUTHS) / _CAP_AZIMUTHS
+    wphi = np.full(_CAP_AZIMUTHS, 2 * np.pi / _CAP_AZIMUTHS)
+    if dim == 2:
+        rr, pp = np.meshgrid(r, phi, indexing="ij")
+        weights = np.outer(wr * r, wphi)
+        return np.stack([rr * np.cos(pp), rr * np.sin(pp)], -1).reshape(-1, 2), weights.ravel()
+    rr, cc, pp = np.meshgrid(r, x, phi, indexing="ij")          # cc = cos(polar angle)
+    ss = np.sqrt(1.0 - cc ** 2)
+    weights = (wr * r ** 2)[:, None, None] * w[None, :, None] * wphi[None, None, :]
+    points = np.stack([rr * ss * np.cos(pp), rr * ss * np.sin(pp), rr * cc], -1)
+    return points.reshape(-1, 3), weights.ravel()
+
+
 def capped_mixture_density(equation: PorousMedium):
-    """The 2-D three-component mixture on an elliptic cap, as porous-medium data (unit mass).
+    """The three-component mixture on an elliptic cap, as porous-medium data (unit mass, 1-3 D).
 
     ``rho0(x) = E(x) B(x)`` with ``E = equation.density_from_pressure(S (1 - q(x))_+)``, q the
-    quadratic form of the ellipse (CAP_CENTRE, CAP_SEMI_AXES; q = 1 on its edge) and
-    ``B = CAP_FLOOR + mixture(x) / max_k mixture(mean_k)``. The support is the ellipse (convex)
+    quadratic form of the ellipsoid (CAP_CENTRE, CAP_SEMI_AXES; q = 1 on its edge) and
+    ``B = CAP_FLOOR + mixture(x) / max_k mixture(mean_k)``. The support is the ellipsoid (convex)
     and the pressure vanishes linearly at its edge (the Barenblatt behaviour), unlike the
-    mixture truncated at PRESENCE_CUTOFF, whose edge is a jump of the density on a non-convex
-    set whose bays close under the confined flow. S is fixed by unit mass (polar Gauss quadrature
-    on the ellipse). Returns a callable points (n, 2) -> (n,).
+    mixture truncated at PRESENCE_CUTOFF: its edge is a jump of the density, its support is not
+    convex, and under the confined flow its Gaussian tail is swept into a thin layer and its bays
+    close (docs/certified_truth.md, section 5). S is fixed by unit mass (Gauss quadrature on the
+    ellipsoid). Returns a callable points (n, dim) -> (n,).
     """
-    if not isinstance(equation, PorousMedium) or equation.dim != 2:
-        raise ValueError(f"equation must be a 2-D PorousMedium, got {equation!r}")
-    mixture = three_component_mixture(2)
-    centre, axes = np.array(CAP_CENTRE), np.array(CAP_SEMI_AXES)
+    if not isinstance(equation, PorousMedium) or equation.dim not in (1, 2, 3):
+        raise ValueError(f"equation must be a PorousMedium in 1-3 dimensions, got {equation!r}")
+    dim = equation.dim
+    mixture = three_component_mixture(dim)
+    centre, axes = np.array(CAP_CENTRE[:dim]), np.array(CAP_SEMI_AXES[:dim])
     peak = float(mixture.density(mixture.means).max())
 
     def shape(x):            # (1 - q)_+^(1/(m-1)) B: the density for S = m / (m - 1)
@@ -79,12 +104,8 @@ def capped_mixture_density(equation: PorousMedium):
         return equation.density_from_pressure(equation.m / (equation.m - 1.0) * cap) * (
             CAP_FLOOR + mixture.density(x) / peak)
 
-    nodes, weights = _CAP_RADIAL
-    r, wr = 0.5 * (nodes + 1.0), 0.5 * weights
-    theta = 2 * np.pi * np.arange(_CAP_ANGLES) / _CAP_ANGLES
-    u = np.stack([np.outer(r, np.cos(theta)), np.outer(r, np.sin(theta))], -1).reshape(-1, 2)
-    quad = np.repeat(wr * r, _CAP_ANGLES) * (2 * np.pi / _CAP_ANGLES) * axes.prod()
-    mass = float(quad @ shape(centre + axes * u))
+    points, weights = _unit_ball_quadrature(dim)
+    mass = float(weights @ shape(centre + axes * points)) * float(axes.prod())
     return lambda x: shape(x) / mass
 
 

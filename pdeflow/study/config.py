@@ -34,6 +34,8 @@ __all__ = ["StudyConfig", "EQUATIONS", "INITIAL_DATA", "PERTURBATIONS", "SMOOTH"
            "TARGETED"]
 
 EQUATIONS = ("heat", "fokker-planck", "porous")
+#: How the porous medium's ground truth is solved (StudyConfig.porous_truth).
+POROUS_TRUTHS = ("auto", "lagrangian", "finite-volume")
 INITIAL_DATA = ("mixture", "rings", "circle", "samples", "empirical")
 SMOOTH = ("fourier-low", "rotation", "gradient")
 ROUGH = ("fourier-high", "cell-noise")
@@ -111,7 +113,11 @@ class StudyConfig:
     ``support_tolerance`` (share; None or inf: no target) the largest accepted share of eps = 0 points generated where rho_0 = 0
     (compact-support problems); grid and snapshots are refined until both hold.
     ``porous_grid_n`` (None: ``grid_n``) the starting grid of compact-support truths, chosen
-    from the support target on the default problem.
+    from the support target on the default problem. ``porous_truth``: "lagrangian" (the 2-D
+    Lagrangian solver, :mod:`pdeflow.solvers.lagrangian_porous`, node spacing LAGRANGIAN_CELLS
+    cells of the truth grid, exported onto it), "finite-volume", or "auto" (the Lagrangian one
+    where it applies: dim = 2 and initial = "mixture", whose porous data is the capped mixture
+    :func:`pdeflow.problems.capped_mixture_density`; the finite volume otherwise).
     """
 
     equations: tuple = ("porous", "fokker-planck")
@@ -145,6 +151,7 @@ class StudyConfig:
     truth_tolerance: float | None = 0.01
     support_tolerance: float | None = 0.01
     porous_grid_n: int | None = 256
+    porous_truth: str = "auto"
 
     def __post_init__(self):
         set_ = lambda name, value: object.__setattr__(self, name, value)  # noqa: E731
@@ -198,6 +205,14 @@ class StudyConfig:
                 object.__setattr__(self, name, math.inf)
             else:
                 object.__setattr__(self, name, _positive(name, value))
+        if self.porous_truth not in POROUS_TRUTHS:
+            raise ValueError(f"porous_truth must be one of {POROUS_TRUTHS}, got "
+                             f"{self.porous_truth!r}")
+        if self.porous_truth == "lagrangian" and (self.dim != 2 or self.initial != "mixture"):
+            raise ValueError(f"porous_truth = 'lagrangian' needs dim = 2 and initial = "
+                             f"'mixture' (compact data with a porous front), got dim = "
+                             f"{self.dim}, initial = {self.initial!r}; use 'auto' or "
+                             "'finite-volume'")
         if self.porous_grid_n is None:
             object.__setattr__(self, "porous_grid_n", self.grid_n)
         else:
@@ -286,6 +301,14 @@ class StudyConfig:
         if self.m_a is not None:
             return 1.0 + self.m_a / self.dim
         return 2.0 if self.m is None else self.m
+
+    @property
+    def porous_solver(self) -> str:
+        """The porous truth's solver, "lagrangian" or "finite-volume" (``porous_truth`` with
+        "auto" resolved)."""
+        if self.porous_truth != "auto":
+            return self.porous_truth
+        return "lagrangian" if self.dim == 2 and self.initial == "mixture" else "finite-volume"
 
     def equation(self, name: str):
         """The pdeflow equation object for ``name`` in ``equations``."""

@@ -1,6 +1,8 @@
 """Initial data of an epsilon study: the density on a grid, and the finite training set if any.
 
-"mixture", "rings" and "circle" (a circle smoothed at the grid scale) are densities; "empirical"
+"mixture", "rings" and "circle" (a circle smoothed at the grid scale) are densities (the porous
+medium's "mixture" is the mixture on an elliptic cap,
+:func:`pdeflow.problems.capped_mixture_density`: compact data with a porous front); "empirical"
 (n_train samples of the mixture) and "samples" (a user's file) are finite training sets smoothed
 by a Gaussian of width ``bandwidth`` (the smoothed empirical measure, DESIGN.md section 4). For those, :attr:`InitialData.training` is the
 training set and :meth:`InitialData.fresh` draws points of the same law that were not used for
@@ -15,7 +17,8 @@ from typing import Callable
 
 import numpy as np
 
-from ..problems import grid_initial_density, load_samples, rings_density, three_component_mixture
+from ..problems import (capped_mixture_density, grid_initial_density, load_samples, rings_density,
+                        three_component_mixture)
 
 __all__ = ["InitialData", "initial_data"]
 
@@ -47,6 +50,7 @@ class InitialData:
     training : (N, d) or None
     fresh_pool : (M, d) held-out samples or None
     population : a sampler n, rng -> (n, d) of the law the training set came from, or None
+    porous : the porous medium's own density (n, d) -> (n,), or None (``density`` serves all)
     """
 
     kind: str
@@ -54,11 +58,20 @@ class InitialData:
     training: np.ndarray | None = None
     fresh_pool: np.ndarray | None = None
     population: Callable | None = None
+    porous: Callable | None = None
+
+    def density_for(self, equation) -> Callable:
+        """The initial density of ``equation``: ``porous`` for the porous medium if set."""
+        from ..equations import PorousMedium
+
+        if self.porous is not None and isinstance(equation, PorousMedium):
+            return self.porous
+        return self.density
 
     def grid_density(self, grid, equation) -> np.ndarray:
         """Unit-mass cell values ``(*shape)`` for ``equation``
         (:func:`pdeflow.problems.grid_initial_density`)."""
-        return grid_initial_density(self.density, grid, equation)
+        return grid_initial_density(self.density_for(equation), grid, equation)
 
     @property
     def has_training_set(self) -> bool:
@@ -100,7 +113,8 @@ def initial_data(config) -> InitialData:
 
     mixture = three_component_mixture(config.dim)
     if config.initial == "mixture":
-        return InitialData("mixture", _chunked_density(mixture))
+        return InitialData("mixture", _chunked_density(mixture),
+                           porous=capped_mixture_density(config.equation("porous")))
     if config.initial == "rings":
         return InitialData("rings", rings_density)
     if config.initial == "circle":
