@@ -211,9 +211,10 @@ def test_discrete_ddpm_wrappers_through_validate(kd, prediction):
     _assert_flagged(validate(KDiffusionDenoiser(wrapped(scale=0.9)), problem, seed=0,
                              **SETTINGS), headline=prediction == "epsilon")
     # quantize=True (k-diffusion's choice for some samplers) rounds sigma to the nearest table
-    # entry: exact on the table only, so pdeflow measures the rounding (eps2 > 0)
+    # entry: exact on the table only, so pdeflow measures the rounding (eps2 0.83 to 1.06 at
+    # seeds 0 and 1 for eps and v)
     rounded = KDiffusionDenoiser(wrapper(ExactDDPMNet(problem, prediction), table, quantize=True))
-    assert error_profile(rounded, problem, samples=200, profile_points=9)["eps2_score"] > 1e-8
+    assert error_profile(rounded, problem, samples=200, profile_points=9)["eps2_score"] > 0.1
 
 
 def test_karras_denoiser_through_validate(kd):
@@ -257,6 +258,7 @@ def test_random_image_model_from_a_k_diffusion_config(kd):
                 mmd_points=50, flow_map_points=50, floor_draws=5, directions=32, progress=False)
     report = validate(model, problem, seed=0, **fast)
     assert report.kind == "denoiser" and "Denoiser via KDiffusionDenoiser" in report.model
+    # 14 097 parameters; at torch seeds 0, 1, 2: eps2_score 4e3 to 4e4, headline +31 to +93
     assert np.isfinite(report.eps2_score) and report.eps2_score > 1.0
     assert not report.headline["consistent"]
 
