@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	$(PY) -m pip install --quiet "torch==2.13.0" || $(PY) -m pip install --quiet torch
 	# torchcfm -> torchdyn -> torchvision, whose newest release would replace torch: keep the
 	# torch installed above by pinning it to its own version on the same command line.
-	$(PY) -m pip install --quiet -e ".[test,bench,docs,trajectory,validate-adapters]" \
+	$(PY) -m pip install --quiet -e ".[test,bench,docs,trajectory,validate-adapters,k-diffusion]" \
 		"torch==$$($(PY) -c 'import torch; print(torch.__version__.split("+")[0])')"
 	touch $(STAMP)
 
