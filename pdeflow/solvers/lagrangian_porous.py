@@ -64,6 +64,10 @@ BISECTION_STEPS = 52
 THETA_MIN = 0.02
 #: Strength of the odd-even filter, in units of the pressure diffusion (m - 1) max p.
 FILTER = 0.1
+#: RK4 steps taken with one step size before the stable step is measured again.
+RESTEP = 16
+#: Sub-cell points per grid cell and axis of :meth:`LagrangianSolution.deposit_on_grid`.
+DEPOSIT_DENSITY = 4
 
 
 def _csr(rows, n_cols):
@@ -599,12 +603,6 @@ class LagrangianVelocity:
         sol = self.solution
         out = (1 - w) * sol.velocity_at(k - 1, x) if w < 1 else 0.0
         return out + w * sol.velocity_at(k, x) if w > 0 else out
-
-
-#: Sub-cell points per grid cell and axis of :meth:`LagrangianSolution.deposit_on_grid`.
-DEPOSIT_DENSITY = 4
-#: RK4 steps taken with one step size before the stable step is measured again.
-RESTEP = 16
 
 
 def _advance(v, x, t0, t1, cfl, integrate):
