@@ -68,6 +68,8 @@ class ValidationReport:
     e_score, e_score_se, e_velocity, e_velocity_se : (nt,) e(t) = ``E_{rho_t} |f_model - f|^2``
         and its Monte-Carlo standard error at every node (``samples`` exact points per node).
     e_velocity_truth : (nt,) ``E |v_truth error|^2`` of a certified truth (zeros if exact).
+    e_score_rounding : (nt,) the rounding an exact float64 model's score may carry
+        (``ROUNDING_ULPS`` of :mod:`pdeflow.modelcheck.validate`); the field line allows it.
     eps2_score, eps2_velocity : int_{t_min}^{T} e(t) dt, trapezoid rule in t on the nodes
         (unweighted, so a constant error c gives exactly ``|c|^2 (T - t_min)``); ``*_se`` their
         standard errors, ``*_quadrature`` the difference of the rule on all nodes and on every other node.
@@ -145,6 +147,7 @@ class ValidationReport:
     flow_map: dict = field(default_factory=dict)
     verdict: list = field(default_factory=list)
     headline: dict = field(default_factory=dict)
+    e_score_rounding: np.ndarray | None = None
 
     # -- summaries -----------------------------------------------------------------------------
     def summary(self) -> dict:
