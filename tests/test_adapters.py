@@ -201,3 +201,29 @@ def test_karras_denoiser_clamps_the_timestep_outside_its_table():
     denoiser(torch.zeros((4, 2), dtype=torch.float64), inside)
     np.testing.assert_allclose(seen[0].numpy(), [0.0, 999.0, 999.0], atol=0)
     np.testing.assert_allclose(seen[1].numpy(), [0.0, 10.0, 400.0, 999.0], atol=1e-9)
+
+
+def test_library_adapter_takes_the_image_shape_of_the_problem():
+    """A KDiffusionDenoiser made without ``shape`` is called on the problem's (n, C, H, W)
+    images: the shape comes from the image problem (an exact EDM denoiser on
+    edm-patterns-1x28x28 then gives eps2_score ~ 0)."""
+    problem = get("edm-patterns-1x28x28")
+    seen = []
+
+    class ExactImageDenoiser(torch.nn.Module):
+        def __init__(self):
+            super().__init__()
+            self.anchor = torch.nn.Parameter(torch.zeros((), dtype=torch.float64))
+
+        def forward(self, x, sigma):
+            seen.append(tuple(x.shape))
+            flat = x.reshape(len(x), -1).double().numpy()
+            s = sigma.double().numpy()
+            d = problem.convention.denoiser_from_score(s, problem.score(s, flat), flat)
+            return torch.as_tensor(d).reshape(x.shape)
+
+    model = KDiffusionDenoiser(ExactImageDenoiser())
+    assert model.shape is None
+    profile = error_profile(model, problem, samples=20, profile_points=5)
+    assert model.shape == (1, 28, 28) and all(s[1:] == (1, 28, 28) for s in seen)
+    assert profile["eps2_score"] < 1e-20

@@ -167,6 +167,8 @@ class ModelAdapter:
         if library:
             if device is not None:
                 model.to(device)
+            if getattr(model, "shape", False) is None and getattr(problem, "shape", None):
+                model.shape = tuple(problem.shape)      # an adapter made without its image shape
             self._caller = _NumpyCaller(model, int(batch_size), model.describe())
         elif is_torch_module(model):
             self._caller = _TorchCaller(model, device, int(batch_size))
