@@ -4,8 +4,9 @@
 (docs/epsilon_study.md):
 
 1. ground truth: a finite-volume solve to T for every equation (Scharfetter-Gummel flux for the
-   linear ones, upwind CCH for the porous medium), checked for mass and for its distance to the
-   stationary state; the eps = 0 backward flow map is the ground-truth flow map, certified to the
+   linear ones, upwind CCH for the porous medium; the 2-D porous medium from the capped mixture
+   by the Lagrangian solver, exported onto the grid, ``StudyConfig.porous_truth``), checked for
+   mass and for its distance to the stationary state; the eps = 0 backward flow map is the ground-truth flow map, certified to the
    config's ``truth_tolerance`` / ``support_tolerance`` (:mod:`pdeflow.study.certification`);
 2. velocities at eps: controlled perturbations v + eps w (:mod:`perturbations`) and trained
    networks at growing budgets (measured eps);
@@ -265,7 +266,7 @@ class EpsilonStudy:
 
     # -- ground truth ---------------------------------------------------------------------------
     def ground_truth(self, name: str, out_dir, progress: bool = False, warn: bool = True):
-        """The certified finite-volume solution of equation ``name`` (refined to the config's
+        """The certified grid solution of equation ``name`` (refined to the config's
         truth targets, :mod:`pdeflow.study.certification`) and its checks (dict).
 
         ValueError if the box does not hold the solution (linear: more than 1e-6 of rho_0's
@@ -282,8 +283,10 @@ class EpsilonStudy:
 
     def solve_truth(self, name: str, grid_n: int, n_snapshots: int, out_dir,
                     progress: bool = False):
-        """The finite-volume solution of ``name`` on grid_n cells per axis at n_snapshots equally
-        spaced times (cached in the study's cache folder; porous: with the support velocity)."""
+        """The grid solution of ``name`` on grid_n cells per axis at n_snapshots equally spaced
+        times (cached in the study's cache folder): finite volume (porous: with the support
+        velocity), or for ``config.porous_solver == "lagrangian"`` the Lagrangian solution at
+        node spacing LAGRANGIAN_CELLS cells exported onto that grid."""
         from ..grid import Grid
         from ..io import load_solution, save_solution
         from ..solvers.finite_volume import solve
