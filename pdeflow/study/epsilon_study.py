@@ -27,6 +27,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import math
+import sys
 import threading
 import time
 import warnings
@@ -145,9 +146,19 @@ def _task_cost(group) -> float:
 
 def _import_result_modules() -> None:
     """Import what writing the results needs (matplotlib, scipy.stats: 1-2 s), in a thread
-    started while the points run, so that the results are written without that wait."""
-    from . import plot  # noqa: F401
-    from scipy import stats  # noqa: F401
+    started while the points run, so that the results are written without that wait.
+
+    Only a warm-up: scipy.stats inspects ``sys.modules["torch"]`` at import, and a torch that
+    the main thread is still importing has no ``Tensor`` yet (seen once as an AttributeError in
+    this thread), so a torch import in progress is waited for first, and any failure here is
+    left to the main thread's own imports when it writes the results."""
+    try:
+        if "torch" in sys.modules:
+            import torch  # noqa: F401  (blocks until another thread's import of it finishes)
+        from . import plot  # noqa: F401
+        from scipy import stats  # noqa: F401
+    except Exception:
+        pass
 
 
 def _truth_task(item):
