@@ -9,7 +9,7 @@ from .initial_data import (LINEAR_FLOOR, PRESENCE_CUTOFF, capped_mixture_density
                            grid_initial_density, load_samples, rings_density,
                            three_component_mixture)
 
-__all__ = ["three_component_mixture", "capped_mixture_density", "rings_density", "load_samples", "grid_initial_density",
-           "demo_problem", "PRESENCE_CUTOFF", "LINEAR_FLOOR",
+__all__ = ["three_component_mixture", "capped_mixture_density", "rings_density", "load_samples",
+           "grid_initial_density", "demo_problem", "PRESENCE_CUTOFF", "LINEAR_FLOOR",
            "get", "names", "listing", "Problem", "ExactMixtureProblem", "CertifiedProblem",
            "ExactPorousProblem", "RadialPorousProblem"]
