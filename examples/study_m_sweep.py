@@ -2,11 +2,12 @@
 
 Perturbation route only. Prints and writes (results/m_sweep/) the fitted slopes of the flow-map
 error and of W2 to the eps = 0 samples against m, and the eps = 0 baseline W2 to rho_0.
-About 4 minutes on 2 cores under load (measured 217 s; the certified truths refine the grid).
+About a minute on 2 cores (measured 65 s with the Lagrangian porous truths; 217 s under load
+with the finite-volume ones).
 
     python examples/study_m_sweep.py [--out results/m_sweep] [--workers 2]
 
-Quick run (tested): python examples/study_m_sweep.py --workers 2  -- under 900 s on 2 cores (measured 217 s)
+Quick run (tested): python examples/study_m_sweep.py --workers 2  -- under 300 s on 2 cores (measured 65 s)
 """
 import argparse
 from pathlib import Path
