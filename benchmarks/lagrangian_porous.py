@@ -6,9 +6,15 @@ volume flow map against it, and the collapse of the Lagrangian mesh on the study
 * ``fv``: non-affine data (tests/_lagrangian_helpers.perturbed_rho0, kappa = 1, T = 1): the FV
   flow map (upwind CCH + the study's support velocity, 41 snapshots, RK4 dt 0.005) of the
   h = 0.025 Lagrangian nodes against their Lagrangian positions, on 32^2, 64^2, 128^2;
-* ``mixture``: the study's three-component mixture (cut at 1e-6 of its peak), h = 0.1: smallest
-  det grad X and the explicit step at t = 0, 0.1, ..., 0.4.
-Usage: python benchmarks/lagrangian_porous.py [cost|fv|mixture]
+* ``mixture``: the study's former porous data, the three-component mixture cut at 1e-6 of its
+  peak, h = 0.1: smallest det grad X and the explicit step at t = 0, 0.1, ..., 0.4;
+* ``study``: the default study's porous truth (capped mixture, 256^2 truth grid, 36 snapshots)
+  by the Lagrangian solver (h = 0.125, exported onto the grid) and by the finite volume (the
+  peer), timed in the same run, interleaved, REPEATS times (medians and their ratio; a first
+  small solve of each compiles, timed apart: run with an empty NUMBA_CACHE_DIR to see the
+  compile time, with a warm cache it is only the small solve), and the RMS error of each one's backward flow map
+  of the study's 1000 starting points against the pullback of an h = 0.0625 Lagrangian solve.
+Usage: python benchmarks/lagrangian_porous.py [cost|fv|mixture|study]
 """
 import sys
 from pathlib import Path
@@ -37,6 +43,48 @@ def cost():
         d = sol.diagnostics
         print(f"h={h} nodes={d['nodes']} steps={d['steps']} cpu={d['cpu_seconds']:.2f} s "
               f"error={err:.2e}")
+
+
+REPEATS = 3
+
+
+def study():
+    import tempfile
+    import time
+
+    from pdeflow.solvers.backward import sample_backward
+    from pdeflow.study.config import StudyConfig
+    from pdeflow.study.epsilon_study import EpsilonStudy
+
+    studies = {kind: EpsilonStudy(StudyConfig(equations=["porous"], porous_truth=kind))
+               for kind in ("lagrangian", "finite-volume")}
+    for kind, st in studies.items():                 # compile (and import) once, timed apart
+        start = time.perf_counter()
+        with tempfile.TemporaryDirectory() as out:
+            st.solve_truth("porous", 32, 3, out)
+        print(f"{kind}: first small solve (numba compile) {time.perf_counter() - start:.1f} s")
+    seconds, truths = {kind: [] for kind in studies}, {}
+    for _ in range(REPEATS):
+        for kind, st in studies.items():              # interleaved, repeat by repeat
+            with tempfile.TemporaryDirectory() as out:
+                start = time.perf_counter()
+                truths[kind] = st.solve_truth("porous", 256, 36, out)
+                seconds[kind].append(time.perf_counter() - start)
+    cfg = studies["lagrangian"].config
+    eq = cfg.equation("porous")
+    fine = truths["lagrangian"]
+    x0 = fine.grid.sample_density(fine.density[-1], cfg.n_samples,
+                                  np.random.default_rng([cfg.seeds[0], 1]))
+    ref = lagrangian_porous_solve(eq, studies["lagrangian"].data.density_for(eq),
+                                  fine.grid.lower, fine.grid.upper, 0.0625, fine.times)
+    y_ref = ref.pullback(len(ref.times) - 1, x0)
+    for kind, sol in truths.items():
+        y = sample_backward(eq, sol, x0, [cfg.T, 0.0], dt=cfg.dt, outside="stop").final
+        error = np.sqrt(np.mean(np.sum((y - y_ref) ** 2, 1)))
+        print(f"{kind}: wall {np.round(seconds[kind], 2)} s, median "
+              f"{np.median(seconds[kind]):.2f} s; backward flow-map error {error:.4f}")
+    ratio = np.median(seconds["finite-volume"]) / np.median(seconds["lagrangian"])
+    print(f"finite volume / Lagrangian, median wall: {ratio:.2f}")
 
 
 def fv():
@@ -81,4 +129,5 @@ def mixture():
 
 
 if __name__ == "__main__":
-    {"cost": cost, "fv": fv, "mixture": mixture}[sys.argv[1] if len(sys.argv) > 1 else "cost"]()
+    {"cost": cost, "fv": fv, "mixture": mixture, "study": study}[
+        sys.argv[1] if len(sys.argv) > 1 else "cost"]()
