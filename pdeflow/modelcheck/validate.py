@@ -75,8 +75,9 @@ def _rounding_allowance(problem, t, x, exact_score) -> float:
     conv = problem.convention
     unit = (ROUNDING_ULPS * np.finfo(np.float64).eps) ** 2
     scale = float((exact_score ** 2).sum(1).mean())
-    if conv is not None:
-        scale += float((x ** 2).sum(1).mean()) / float(conv.noise(np.array([t]))[0]) ** 4
+    b = float(conv.noise(np.array([t]))[0]) if conv is not None else 0.0
+    if b > 0:       # b = 0 (no noise) has no conversion to magnify; never an infinite slack
+        scale += float((x ** 2).sum(1).mean()) / b ** 4
     return unit * scale
 
 

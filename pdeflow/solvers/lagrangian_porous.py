@@ -345,6 +345,12 @@ class ReferenceGrid:
         """Mass of each node, rho_0 h^2 (N,): the quadrature weights of node averages."""
         return self.rho0 * self.h ** 2
 
+    def deformation(self, x) -> np.ndarray:
+        """F = grad_xi X (N, 2, 2), F[:, i, j] = d X_i / d xi_j, of node positions ``x`` (N, 2)
+        by the stencils dx, dy (ghosts folded in)."""
+        return np.stack([np.stack([self.dx @ x[:, 0], self.dy @ x[:, 0]], -1),
+                         np.stack([self.dx @ x[:, 1], self.dy @ x[:, 1]], -1)], 1)
+
     def stencil_arrays(self):
         """The CSR arrays (indptr, indices, data) of dx, dy, px, py, odd_even, in that order."""
         out = []
@@ -393,10 +399,9 @@ class _Velocity:
         """cfl / ((m - 1) max p (1 / h_X^2 + FILTER |L_c - L_w|) + |K|), h_X = h x the smallest
         singular value of F, |L_c - L_w| the bound on the filter's spectral radius."""
         self(0.0, x)
-        f00, f10 = self.ref.dx @ x[:, 0], self.ref.dx @ x[:, 1]
-        f01, f11 = self.ref.dy @ x[:, 0], self.ref.dy @ x[:, 1]
-        frob = f00 ** 2 + f01 ** 2 + f10 ** 2 + f11 ** 2
-        det = f00 * f11 - f01 * f10
+        F = self.ref.deformation(x)
+        frob = (F ** 2).sum(axis=(1, 2))
+        det = F[:, 0, 0] * F[:, 1, 1] - F[:, 0, 1] * F[:, 1, 0]
         smin2 = 0.5 * (frob - np.sqrt(np.maximum(frob ** 2 - 4 * det ** 2, 0.0)))
         hx2 = self.ref.h ** 2 * float(smin2.min())
         diffusion = (self.m - 1) * float(self.pressure.max())
@@ -496,12 +501,6 @@ class LagrangianSolution:
         """rho(times[k]) at the cell centres of a 2-D ``grid``, shape ``grid.shape``."""
         return self.density_at(k, grid.points()).reshape(grid.shape)
 
-    def _deformation(self, k: int) -> np.ndarray:
-        """F = grad_xi X (N, 2, 2) at times[k], by the solver's stencils."""
-        ref, x = self.reference, self.positions[k]
-        return np.stack([np.stack([ref.dx @ x[:, 0], ref.dy @ x[:, 0]], -1),
-                         np.stack([ref.dx @ x[:, 1], ref.dy @ x[:, 1]], -1)], 1)
-
     def _sub_cell_masses(self, sub, s: int) -> np.ndarray:
         """(N, s^2) masses of the nodes' sub-cells at offsets ``sub`` (cached per s)."""
         cache = self.__dict__.setdefault("_sub_masses", {})
@@ -535,11 +534,12 @@ class LagrangianSolution:
 
         ref, x = self.reference, self.positions[k]
         if "_stretch" not in self.__dict__:      # largest |F| over all times (one s for all)
-            self.__dict__["_stretch"] = max(float(np.linalg.norm(
-                self._deformation(j), ord=2, axis=(1, 2)).max()) for j in range(len(self.times)))
+            self.__dict__["_stretch"] = max(
+                float(np.linalg.norm(ref.deformation(xk), ord=2, axis=(1, 2)).max())
+                for xk in self.positions)
         # the same sub-cells at every time: the deposited mass does not change
         s = max(1, math.ceil(DEPOSIT_DENSITY * ref.h * self._stretch / min(grid.spacing) - 1e-9))
-        F = self._deformation(k)
+        F = ref.deformation(x)
         offsets = ((np.arange(s) + 0.5) / s - 0.5) * ref.h
         sub = np.stack(np.meshgrid(offsets, offsets, indexing="ij"), -1).reshape(-1, 2)
         masses = self._sub_cell_masses(sub, s)
